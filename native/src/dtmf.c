@@ -1,0 +1,554 @@
+/*
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ * voiceboard native core - dtmf.c: streaming DTMF receiver (see vb/dtmf.h for the method).
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vb/telephony.h"
+#include "vb/dtmf.h"
+#include "vb/private/dtmf.h"
+
+#define HOP VB_DTMF_HOP
+#define WINDOW (2*VB_DTMF_HOP)  /* 64-sample Hann window: 8 ms, 125 Hz bins */
+#define TONES VB_DTMF_TONES
+
+/* Q.23 frequencies: rows (low group) then columns (high group). */
+static const float tone_hz[TONES] = {697.0f, 770.0f, 852.0f, 941.0f, 1209.0f, 1336.0f, 1477.0f, 1633.0f};
+static const char digit_map[4][4] =
+{
+    {'1', '2', '3', 'A'},
+    {'4', '5', '6', 'B'},
+    {'7', '8', '9', 'C'},
+    {'*', '0', '#', 'D'}
+};
+
+typedef float v8sf __attribute__((vector_size(32)));
+
+/* Windowed DFT kernels: e^{-j w_k n} times the Hann taper, for the first and the second half
+   of a window, real parts in [0] and imaginary parts in [1], one lane per tone. */
+static struct
+{
+    v8sf first[HOP][2];
+    v8sf second[HOP][2];
+    float hop_rot_re[TONES];    /* e^{-j w_k HOP}: removes the nominal phase advance per hop */
+    float hop_rot_im[TONES];
+} kernel;
+static pthread_once_t kernel_once = PTHREAD_ONCE_INIT;
+
+static void kernel_init(void)
+{
+    for (int n = 0;  n < WINDOW;  n++)
+    {
+        /* sin^2 form of the Hann window; it sums to WINDOW/2 exactly. */
+        double w = sin(M_PI*(n + 0.5)/WINDOW);
+
+        w *= w;
+        for (int k = 0;  k < TONES;  k++)
+        {
+            double phase = 2.0*M_PI*tone_hz[k]*n/VB_SAMPLE_RATE;
+            float re = (float) (w*cos(phase));
+            float im = (float) (-w*sin(phase));
+
+            if (n < HOP)
+            {
+                kernel.first[n][0][k] = re;
+                kernel.first[n][1][k] = im;
+            }
+            else
+            {
+                kernel.second[n - HOP][0][k] = re;
+                kernel.second[n - HOP][1][k] = im;
+            }
+        }
+    }
+    for (int k = 0;  k < TONES;  k++)
+    {
+        double phase = 2.0*M_PI*tone_hz[k]*HOP/VB_SAMPLE_RATE;
+
+        kernel.hop_rot_re[k] = (float) cos(phase);
+        kernel.hop_rot_im[k] = (float) -sin(phase);
+    }
+}
+
+/* One hop of samples into the two half-window DFTs that touch it. Two interleaved sets of
+   accumulators hide the multiply-add latency; the clone for x86-64-v3 uses AVX2 + FMA. */
+#if defined(__x86_64__) && !defined(VB_NO_TARGET_CLONES)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+static void hop_dft(const int16_t x[HOP], v8sf out[4], float *energy)
+{
+    v8sf first_re0 = {0}, first_im0 = {0}, second_re0 = {0}, second_im0 = {0};
+    v8sf first_re1 = {0}, first_im1 = {0}, second_re1 = {0}, second_im1 = {0};
+    float e0 = 0.0f;
+    float e1 = 0.0f;
+
+    for (int n = 0;  n < HOP;  n += 2)
+    {
+        float x0 = x[n];
+        float x1 = x[n + 1];
+
+        first_re0 += x0*kernel.first[n][0];
+        first_im0 += x0*kernel.first[n][1];
+        second_re0 += x0*kernel.second[n][0];
+        second_im0 += x0*kernel.second[n][1];
+        first_re1 += x1*kernel.first[n + 1][0];
+        first_im1 += x1*kernel.first[n + 1][1];
+        second_re1 += x1*kernel.second[n + 1][0];
+        second_im1 += x1*kernel.second[n + 1][1];
+        e0 += x0*x0;
+        e1 += x1*x1;
+    }
+    out[0] = first_re0 + first_re1;
+    out[1] = first_im0 + first_im1;
+    out[2] = second_re0 + second_re1;
+    out[3] = second_im0 + second_im1;
+    *energy = e0 + e1;
+}
+
+static float db_to_power_ratio(float db)
+{
+    return powf(10.0f, db/10.0f);
+}
+
+static float power_to_dbm0(double power)
+{
+    if (power <= 0.0)
+        return -99.0f;
+    return (float) (10.0*log10(power/((double) VB_DBM0_RMS*VB_DBM0_RMS)));
+}
+
+static float phase_to_offset_hz(double re, double im)
+{
+    return (float) (atan2(im, re)*VB_SAMPLE_RATE/(2.0*M_PI*HOP));
+}
+
+int vb_dtmf_rx_default_params(vb_dtmf_rx_params_t *p, int mode)
+{
+    /* Normal: Q.24 limits with margin. The frequency window sits midway between the
+       accept limit (1.5 % + 2 Hz) and the reject limit (3.5 %). */
+    p->min_level_dbm0 = -45.0f;
+    p->normal_twist_db = 9.5f;
+    p->reverse_twist_db = 5.5f;
+    p->tone_share_db = -1.0f;
+    p->freq_tolerance_pct = 2.5f;
+    p->freq_tolerance_hz = 1.0f;
+    p->min_on_ms = 24;
+    p->min_off_ms = 20;
+    switch (mode)
+    {
+    case VB_DTMF_MODE_NORMAL:
+        return VB_OK;
+    case VB_DTMF_MODE_SENSITIVE:
+        p->min_level_dbm0 = -48.0f;
+        p->normal_twist_db = 11.0f;
+        p->reverse_twist_db = 7.0f;
+        p->tone_share_db = -2.0f;
+        p->min_on_ms = 20;
+        return VB_OK;
+    case VB_DTMF_MODE_STRICT:
+        p->normal_twist_db = 9.0f;
+        p->reverse_twist_db = 5.0f;
+        p->tone_share_db = -0.7f;
+        p->min_on_ms = 32;
+        return VB_OK;
+    }
+    return VB_ERR_INVALID;
+}
+
+static int params_valid(const vb_dtmf_rx_params_t *p)
+{
+    return p->min_level_dbm0 < 3.2f && p->min_level_dbm0 > -80.0f
+        && p->normal_twist_db > 0.0f && p->reverse_twist_db > 0.0f
+        && p->tone_share_db < 0.0f && p->tone_share_db > -20.0f
+        && p->freq_tolerance_pct > 0.0f && p->freq_tolerance_pct < 6.0f
+        && p->freq_tolerance_hz >= 0.0f && p->freq_tolerance_hz < 20.0f
+        && p->min_on_ms >= 8 && p->min_on_ms <= 1000
+        && p->min_off_ms >= 8 && p->min_off_ms <= 1000;
+}
+
+static void apply_params(vb_dtmf_rx_state_t *s, const vb_dtmf_rx_params_t *p)
+{
+    s->params = *p;
+    s->min_power = VB_DBM0_RMS*VB_DBM0_RMS*db_to_power_ratio(p->min_level_dbm0);
+    s->normal_twist = db_to_power_ratio(p->normal_twist_db);
+    s->reverse_twist = db_to_power_ratio(p->reverse_twist_db);
+    s->tone_share = db_to_power_ratio(p->tone_share_db);
+    for (int k = 0;  k < TONES;  k++)
+    {
+        double window_hz = tone_hz[k]*p->freq_tolerance_pct/100.0 + p->freq_tolerance_hz;
+
+        s->tan_window[k] = (float) tan(2.0*M_PI*window_hz*HOP/VB_SAMPLE_RATE);
+    }
+    s->on_hops = (p->min_on_ms + HOP*1000/VB_SAMPLE_RATE/2)/(HOP*1000/VB_SAMPLE_RATE);
+    s->off_hops = (p->min_off_ms + HOP*1000/VB_SAMPLE_RATE/2)/(HOP*1000/VB_SAMPLE_RATE);
+}
+
+vb_dtmf_rx_state_t *vb_dtmf_rx_init(vb_dtmf_rx_state_t *s, const vb_dtmf_rx_params_t *p)
+{
+    vb_dtmf_rx_params_t defaults;
+    int allocated = 0;
+
+    if (p == NULL)
+    {
+        vb_dtmf_rx_default_params(&defaults, VB_DTMF_MODE_NORMAL);
+        p = &defaults;
+    }
+    if (!params_valid(p))
+        return NULL;
+    pthread_once(&kernel_once, kernel_init);
+    if (s == NULL)
+    {
+        if ((s = (vb_dtmf_rx_state_t *) malloc(sizeof(*s))) == NULL)
+            return NULL;
+        allocated = 1;
+    }
+    else
+    {
+        allocated = s->allocated;
+    }
+    memset(s, 0, sizeof(*s));
+    s->allocated = allocated;
+    apply_params(s, p);
+    return s;
+}
+
+int vb_dtmf_rx_set_params(vb_dtmf_rx_state_t *s, const vb_dtmf_rx_params_t *p)
+{
+    vb_dtmf_rx_params_t merged = s->params;
+
+    if (p->min_level_dbm0 < 0.0f)
+        merged.min_level_dbm0 = p->min_level_dbm0;
+    if (p->normal_twist_db > 0.0f)
+        merged.normal_twist_db = p->normal_twist_db;
+    if (p->reverse_twist_db > 0.0f)
+        merged.reverse_twist_db = p->reverse_twist_db;
+    if (p->tone_share_db < 0.0f)
+        merged.tone_share_db = p->tone_share_db;
+    if (p->freq_tolerance_pct > 0.0f)
+        merged.freq_tolerance_pct = p->freq_tolerance_pct;
+    if (p->freq_tolerance_hz > 0.0f)
+        merged.freq_tolerance_hz = p->freq_tolerance_hz;
+    if (p->min_on_ms > 0)
+        merged.min_on_ms = p->min_on_ms;
+    if (p->min_off_ms > 0)
+        merged.min_off_ms = p->min_off_ms;
+    if (!params_valid(&merged))
+        return VB_ERR_INVALID;
+    apply_params(s, &merged);
+    return VB_OK;
+}
+
+int vb_dtmf_rx_get_params(const vb_dtmf_rx_state_t *s, vb_dtmf_rx_params_t *p)
+{
+    *p = s->params;
+    return VB_OK;
+}
+
+int vb_dtmf_rx_release(vb_dtmf_rx_state_t *s)
+{
+    (void) s;
+    return VB_OK;
+}
+
+int vb_dtmf_rx_free(vb_dtmf_rx_state_t *s)
+{
+    if (s != NULL)
+    {
+        vb_dtmf_rx_release(s);
+        free(s);
+    }
+    return VB_OK;
+}
+
+int vb_dtmf_rx_state_size(void)
+{
+    return (int) sizeof(vb_dtmf_rx_state_t);
+}
+
+static void push_event(vb_dtmf_rx_state_t *s, int kind, int64_t end)
+{
+    vb_dtmf_event_t *ev;
+    double hops = (s->level_hops > 0) ? s->level_hops : 1;
+
+    if (s->queue_len == VB_DTMF_QUEUE)
+    {
+        /* Nobody is reading: keep the newest events. */
+        s->queue_head = (s->queue_head + 1) % VB_DTMF_QUEUE;
+        s->queue_len--;
+        s->stats.events_dropped++;
+    }
+    ev = &s->queue[(s->queue_head + s->queue_len) % VB_DTMF_QUEUE];
+    s->queue_len++;
+    ev->kind = kind;
+    ev->digit = s->digit;
+    ev->start = s->start;
+    ev->end = end;
+    ev->row_dbm0 = power_to_dbm0(s->row_power_sum/hops);
+    ev->col_dbm0 = power_to_dbm0(s->col_power_sum/hops);
+    ev->twist_db = ev->row_dbm0 - ev->col_dbm0;
+    ev->row_offset_hz = phase_to_offset_hz(s->row_phase_re, s->row_phase_im);
+    ev->col_offset_hz = phase_to_offset_hz(s->col_phase_re, s->col_phase_im);
+}
+
+/* Pick the strongest tone of a group whose measured frequency is inside its window.
+   Returns the tone index or -1. */
+static int best_tone(const vb_dtmf_rx_state_t *s, int first, const float power[],
+                     const float rot_re[], const float rot_im[])
+{
+    int best = -1;
+
+    for (int k = first;  k < first + 4;  k++)
+    {
+        if (power[k] < s->min_power)
+            continue;
+        if (rot_re[k] <= 0.0f  ||  fabsf(rot_im[k]) > s->tan_window[k]*rot_re[k])
+            continue;
+        if (best < 0  ||  power[k] > power[best])
+            best = k;
+    }
+    return best;
+}
+
+/* Classify the window pair that ends with this hop: the digit it holds, or 0. */
+static char classify(vb_dtmf_rx_state_t *s, const v8sf dft[4], float hop_energy)
+{
+    float re[TONES];
+    float im[TONES];
+    float power[TONES];
+    float rot_re[TONES];
+    float rot_im[TONES];
+    float total;
+    int row;
+    int col;
+
+    for (int k = 0;  k < TONES;  k++)
+    {
+        float cross_re;
+        float cross_im;
+
+        /* The window that began one hop ago is complete now. */
+        re[k] = s->half_re[k] + dft[2][k];
+        im[k] = s->half_im[k] + dft[3][k];
+        /* Tone power: |X|^2 * 2 / (sum of window)^2, sum of window = WINDOW/2. */
+        power[k] = (re[k]*re[k] + im[k]*im[k])*(2.0f/((WINDOW/2)*(WINDOW/2)));
+        /* Phase advance since the previous window, less the nominal advance. */
+        cross_re = re[k]*s->last_re[k] + im[k]*s->last_im[k];
+        cross_im = im[k]*s->last_re[k] - re[k]*s->last_im[k];
+        rot_re[k] = cross_re*kernel.hop_rot_re[k] - cross_im*kernel.hop_rot_im[k];
+        rot_im[k] = cross_re*kernel.hop_rot_im[k] + cross_im*kernel.hop_rot_re[k];
+    }
+    total = (s->last_hop_energy + hop_energy)/WINDOW;
+    for (int k = 0;  k < TONES;  k++)
+    {
+        s->half_re[k] = dft[0][k];
+        s->half_im[k] = dft[1][k];
+        s->last_re[k] = re[k];
+        s->last_im[k] = im[k];
+    }
+    s->last_hop_energy = hop_energy;
+
+    row = best_tone(s, 0, power, rot_re, rot_im);
+    col = best_tone(s, 4, power, rot_re, rot_im);
+    if (row < 0  ||  col < 0)
+        return 0;
+    if (power[row] > power[col]*s->normal_twist  ||  power[col] > power[row]*s->reverse_twist)
+        return 0;
+    if (power[row] + power[col] < total*s->tone_share)
+        return 0;
+    s->hop_row_power = power[row];
+    s->hop_col_power = power[col];
+    s->hop_row_re = rot_re[row];
+    s->hop_row_im = rot_im[row];
+    s->hop_col_re = rot_re[col];
+    s->hop_col_im = rot_im[col];
+    return digit_map[row][col - 4];
+}
+
+static void add_level(vb_dtmf_rx_state_t *s)
+{
+    s->row_power_sum += s->hop_row_power;
+    s->col_power_sum += s->hop_col_power;
+    s->row_phase_re += s->hop_row_re;
+    s->row_phase_im += s->hop_row_im;
+    s->col_phase_re += s->hop_col_re;
+    s->col_phase_im += s->hop_col_im;
+    s->level_hops++;
+}
+
+static void reset_levels(vb_dtmf_rx_state_t *s)
+{
+    s->row_power_sum = s->col_power_sum = 0.0;
+    s->row_phase_re = s->row_phase_im = 0.0;
+    s->col_phase_re = s->col_phase_im = 0.0;
+    s->level_hops = 0;
+}
+
+static void start_candidate(vb_dtmf_rx_state_t *s, char hit, float energy, float previous_energy,
+                            int64_t hop_start)
+{
+    s->cand = hit;
+    s->cand_steady = 1;
+    s->cand_misses = 0;
+    s->cand_peak = energy;
+    /* The first hit needs one hop of tone before it: the tone began in the previous hop if
+       that hop already carried most of this one's energy. */
+    s->cand_start = (previous_energy >= 0.5f*energy  &&  hop_start >= HOP) ? hop_start - HOP : hop_start;
+    reset_levels(s);
+    add_level(s);
+}
+
+/* Timing: a candidate becomes a digit after on_hops hops of steady tone (hop energy within
+   2.2 dB of the strongest hop so far); a digit ends after off_hops hops without it. */
+static void track(vb_dtmf_rx_state_t *s, char hit, float energy, float previous_energy)
+{
+    int64_t hop_start = s->hop*HOP;
+    int steady;
+
+    if (s->digit)
+    {
+        if (hit == s->digit)
+        {
+            s->off_hops_seen = 0;
+            if (energy > s->peak)
+                s->peak = energy;
+            if (energy >= 0.6f*s->peak)
+            {
+                s->steady_end = hop_start + HOP;
+                add_level(s);
+            }
+            return;
+        }
+        if (++s->off_hops_seen < s->off_hops)
+            return;
+        push_event(s, VB_DTMF_OFF, s->steady_end);
+        s->digit = 0;
+        s->cand = 0;
+        /* A different digit may have begun while this one was ending. */
+        if (hit)
+            start_candidate(s, hit, energy, previous_energy, hop_start);
+        return;
+    }
+
+    if (hit  &&  hit == s->cand)
+    {
+        s->cand_misses = 0;
+        if (energy > s->cand_peak)
+            s->cand_peak = energy;
+        steady = energy >= 0.6f*s->cand_peak;
+        if (steady)
+        {
+            s->cand_steady++;
+            add_level(s);
+        }
+        if (s->cand_steady >= s->on_hops)
+        {
+            s->digit = s->cand;
+            s->start = s->cand_start;
+            s->peak = s->cand_peak;
+            s->steady_end = hop_start + HOP;
+            s->off_hops_seen = 0;
+            s->stats.digits++;
+            push_event(s, VB_DTMF_ON, -1);
+        }
+        return;
+    }
+    if (hit)
+    {
+        if (s->cand  &&  s->cand_steady >= 2)
+            s->stats.rejected_short++;
+        start_candidate(s, hit, energy, previous_energy, hop_start);
+        return;
+    }
+    /* One hop without the tone is forgiven (noise); two end the candidate. */
+    if (s->cand  &&  ++s->cand_misses >= 2)
+    {
+        if (s->cand_steady >= 2)
+            s->stats.rejected_short++;
+        s->cand = 0;
+    }
+}
+
+static void analyse_hop(vb_dtmf_rx_state_t *s, const int16_t x[HOP])
+{
+    v8sf dft[4];
+    float energy;
+    float previous_energy = s->last_hop_energy;
+    char hit;
+
+    hop_dft(x, dft, &energy);
+    hit = classify(s, dft, energy);
+    track(s, hit, energy, previous_energy);
+    s->hop++;
+}
+
+int vb_dtmf_rx(vb_dtmf_rx_state_t *s, const int16_t amp[], int samples)
+{
+    int i = 0;
+
+    if (samples <= 0)
+        return 0;
+    s->stats.samples += samples;
+    if (s->pending_len > 0)
+    {
+        int take = HOP - s->pending_len;
+
+        if (take > samples)
+            take = samples;
+        memcpy(s->pending + s->pending_len, amp, take*sizeof(int16_t));
+        s->pending_len += take;
+        i = take;
+        if (s->pending_len < HOP)
+            return 0;
+        analyse_hop(s, s->pending);
+        s->pending_len = 0;
+    }
+    for (  ;  i + HOP <= samples;  i += HOP)
+        analyse_hop(s, amp + i);
+    if (i < samples)
+    {
+        memcpy(s->pending, amp + i, (samples - i)*sizeof(int16_t));
+        s->pending_len = samples - i;
+    }
+    return 0;
+}
+
+int vb_dtmf_rx_fillin(vb_dtmf_rx_state_t *s, int samples)
+{
+    static const int16_t silence[HOP] = {0};
+
+    while (samples > 0)
+    {
+        int n = (samples > HOP) ? HOP : samples;
+
+        vb_dtmf_rx(s, silence, n);
+        samples -= n;
+    }
+    return 0;
+}
+
+int vb_dtmf_rx_get(vb_dtmf_rx_state_t *s, vb_dtmf_event_t ev[], int max)
+{
+    int n = 0;
+
+    while (n < max  &&  s->queue_len > 0)
+    {
+        ev[n++] = s->queue[s->queue_head];
+        s->queue_head = (s->queue_head + 1) % VB_DTMF_QUEUE;
+        s->queue_len--;
+    }
+    return n;
+}
+
+int vb_dtmf_rx_current(const vb_dtmf_rx_state_t *s)
+{
+    return s->digit;
+}
+
+int vb_dtmf_rx_get_stats(const vb_dtmf_rx_state_t *s, vb_dtmf_rx_stats_t *st)
+{
+    *st = s->stats;
+    return VB_OK;
+}

@@ -1,0 +1,5 @@
+import sys
+
+from voiceboard.cli import main
+
+sys.exit(main())
