@@ -7,7 +7,6 @@ extension in place (next to voiceboard/__init__.py).
 Environment:
   VB_NATIVE_DEBUG=1   build with -O0 -g and AddressSanitizer + UndefinedBehaviorSanitizer.
 """
-import glob
 import os
 
 from cffi import FFI
@@ -37,12 +36,12 @@ else:
     MACROS = []
 COMPILE_ARGS += ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffp-contract=fast"]
 
+# cffi declarations, in dependency order (a module may use the types of those before it).
+CDEFS = ["telephony", "g711", "dtmf", "tone", "cpd", "resample", "ring", "chan"]
+
 ffibuilder = FFI()
-# The telephony declarations come first: the others use its types and codes.
-_cdefs = sorted(glob.glob(os.path.join(ROOT, "native", "cdef", "*.h")),
-                key=lambda p: (os.path.basename(p) != "telephony.h", p))
-for _path in _cdefs:
-    with open(_path, encoding="utf-8") as _f:
+for _name in CDEFS:
+    with open(os.path.join(ROOT, "native", "cdef", _name + ".h"), encoding="utf-8") as _f:
         ffibuilder.cdef(_f.read())
 
 

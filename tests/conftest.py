@@ -2,6 +2,7 @@
 (python native/build_native.py) or against the installed package."""
 import os
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -13,6 +14,4 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 @pytest.fixture
 def rng(request):
     """A generator seeded from the test's name: random, yet the same on every run."""
-    seed = abs(hash(request.node.nodeid)) % (2**32) if os.environ.get("PYTHONHASHSEED") == "0" else \
-        sum(map(ord, request.node.nodeid))
-    return np.random.default_rng(seed)
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))

@@ -254,3 +254,21 @@ def detect_dtmf(samples, mode="normal", **overrides):
     with DtmfDetector(mode, **overrides) as det:
         events = det.feed(samples) + det.finish()
     return [e for e in events if e.kind == "off"]
+
+
+# ----------------------------------------------------------------------------------------
+# Tone generation (DTMF and cadenced tones) and call-progress detection: tone.c, cpd.c
+# ----------------------------------------------------------------------------------------
+# (end of the tone section)
+
+
+# ----------------------------------------------------------------------------------------
+# SPSC rings, play/record queues and the per-board tick: ring.c, chan.c
+# ----------------------------------------------------------------------------------------
+# (end of the channel section)
+
+
+# ----------------------------------------------------------------------------------------
+# Sample-rate conversion for the sound-card edge: resample.c
+# ----------------------------------------------------------------------------------------
+# (end of the resampling section)
