@@ -157,6 +157,9 @@ def dtmf_params(mode="normal", **overrides):
     return params
 
 
+_DTMF_SLICE = SAMPLE_RATE // 2
+
+
 class DtmfDetector:
     """Streaming DTMF receiver for one channel (ITU-T Q.24 acceptance; see native/include/vb/dtmf.h).
 
@@ -208,9 +211,13 @@ class DtmfDetector:
         """Process 8 kHz linear samples; return the events they completed, oldest first."""
         state = self._live()
         arr = _samples_i16(samples)
-        if arr.size:
-            _lib.vb_dtmf_rx(state, _ffi.cast("const int16_t *", _ffi.from_buffer(arr)), arr.size)
-        return self._drain()
+        ptr = _ffi.cast("const int16_t *", _ffi.from_buffer(arr))
+        events = []
+        # The C queue holds 32 events; a slice of 0.5 s can complete at most 10 digits.
+        for i in range(0, arr.size, _DTMF_SLICE):
+            _lib.vb_dtmf_rx(state, ptr + i, min(_DTMF_SLICE, arr.size - i))
+            events += self._drain()
+        return events
 
     def fillin(self, samples):
         """Account for ``samples`` lost samples (treated as silence)."""
