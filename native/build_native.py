@@ -23,6 +23,7 @@ SOURCES = [
     "native/src/ring.c",
     "native/src/chan.c",
     "native/src/resample.c",
+    "native/src/fsk.c",
 ]
 
 if os.environ.get("VB_NATIVE_DEBUG") == "1":
@@ -37,7 +38,7 @@ else:
 COMPILE_ARGS += ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffp-contract=fast"]
 
 # cffi declarations, in dependency order (a module may use the types of those before it).
-CDEFS = ["telephony", "g711", "dtmf", "tone", "cpd", "resample", "ring", "chan"]
+CDEFS = ["telephony", "g711", "dtmf", "tone", "cpd", "resample", "fsk", "ring", "chan"]
 
 ffibuilder = FFI()
 for _name in CDEFS:

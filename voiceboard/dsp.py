@@ -279,3 +279,9 @@ def detect_dtmf(samples, mode="normal", **overrides):
 # Sample-rate conversion for the sound-card edge: resample.c
 # ----------------------------------------------------------------------------------------
 # (end of the resampling section)
+
+
+# ----------------------------------------------------------------------------------------
+# FSK modem and caller-ID physical layer (Bell 202, V.23): fsk.c
+# ----------------------------------------------------------------------------------------
+# (end of the FSK section)

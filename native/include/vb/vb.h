@@ -14,5 +14,6 @@
 #include "vb/ring.h"
 #include "vb/chan.h"
 #include "vb/resample.h"
+#include "vb/fsk.h"
 
 #endif
