@@ -293,23 +293,51 @@ static void push_event(vb_dtmf_rx_state_t *s, int kind, int64_t end)
     ev->col_offset_hz = phase_to_offset_hz(s->col_phase_re, s->col_phase_im);
 }
 
-/* Pick the strongest tone of a group whose measured frequency is inside its window.
-   Returns the tone index or -1. */
-static int best_tone(const vb_dtmf_rx_state_t *s, int first, const float power[],
-                     const float rot_re[], const float rot_im[])
+/* Phase advance of tone k since the previous window, less its nominal advance:
+   X_now * conj(X_before) * e^{-j w_k HOP}. Its angle is 2 pi (f - f_k) HOP / 8000. */
+static void phase_error(const vb_dtmf_rx_state_t *s, int k, float re, float im, float *out_re, float *out_im)
+{
+    float cross_re = re*s->last_re[k] + im*s->last_im[k];
+    float cross_im = im*s->last_re[k] - re*s->last_im[k];
+
+    *out_re = cross_re*kernel.hop_rot_re[k] - cross_im*kernel.hop_rot_im[k];
+    *out_im = cross_re*kernel.hop_rot_im[k] + cross_im*kernel.hop_rot_re[k];
+}
+
+/* The strongest tone of a group (first = 0 rows, 4 columns) that is loud enough and whose
+   measured frequency is inside its window; -1 if none. */
+static int best_tone(const vb_dtmf_rx_state_t *s, int first, const float re[], const float im[],
+                     const float power[], float *rot_re, float *rot_im)
 {
     int best = -1;
 
     for (int k = first;  k < first + 4;  k++)
     {
-        if (power[k] < s->min_power)
+        float r;
+        float i;
+
+        if (power[k] < s->min_power  ||  (best >= 0  &&  power[k] <= power[best]))
             continue;
-        if (rot_re[k] <= 0.0f  ||  fabsf(rot_im[k]) > s->tan_window[k]*rot_re[k])
+        phase_error(s, k, re[k], im[k], &r, &i);
+        if (r <= 0.0f  ||  fabsf(i) > s->tan_window[k]*r)
             continue;
-        if (best < 0  ||  power[k] > power[best])
-            best = k;
+        best = k;
+        *rot_re = r;
+        *rot_im = i;
     }
     return best;
+}
+
+static float group_max(const float power[], int first)
+{
+    float m = power[first];
+
+    for (int k = first + 1;  k < first + 4;  k++)
+    {
+        if (power[k] > m)
+            m = power[k];
+    }
+    return m;
 }
 
 /* Classify the window pair that ends with this hop: the digit it holds, or 0. */
@@ -318,29 +346,29 @@ static char classify(vb_dtmf_rx_state_t *s, const v8sf dft[4], float hop_energy)
     float re[TONES];
     float im[TONES];
     float power[TONES];
-    float rot_re[TONES];
-    float rot_im[TONES];
-    float total;
-    int row;
-    int col;
+    float total = (s->last_hop_energy + hop_energy)/WINDOW;
+    float row_re = 0.0f;
+    float row_im = 0.0f;
+    float col_re = 0.0f;
+    float col_im = 0.0f;
+    int row = -1;
+    int col = -1;
 
     for (int k = 0;  k < TONES;  k++)
     {
-        float cross_re;
-        float cross_im;
-
         /* The window that began one hop ago is complete now. */
         re[k] = s->half_re[k] + dft[2][k];
         im[k] = s->half_im[k] + dft[3][k];
         /* Tone power: |X|^2 * 2 / (sum of window)^2, sum of window = WINDOW/2. */
         power[k] = (re[k]*re[k] + im[k]*im[k])*(2.0f/((WINDOW/2)*(WINDOW/2)));
-        /* Phase advance since the previous window, less the nominal advance. */
-        cross_re = re[k]*s->last_re[k] + im[k]*s->last_im[k];
-        cross_im = im[k]*s->last_re[k] - re[k]*s->last_im[k];
-        rot_re[k] = cross_re*kernel.hop_rot_re[k] - cross_im*kernel.hop_rot_im[k];
-        rot_im[k] = cross_re*kernel.hop_rot_im[k] + cross_im*kernel.hop_rot_re[k];
     }
-    total = (s->last_hop_energy + hop_energy)/WINDOW;
+    /* Most windows hold no digit: the energy tests need no phase work. */
+    if (group_max(power, 0) + group_max(power, 4) >= total*s->tone_share)
+    {
+        row = best_tone(s, 0, re, im, power, &row_re, &row_im);
+        if (row >= 0)
+            col = best_tone(s, 4, re, im, power, &col_re, &col_im);
+    }
     for (int k = 0;  k < TONES;  k++)
     {
         s->half_re[k] = dft[0][k];
@@ -350,8 +378,6 @@ static char classify(vb_dtmf_rx_state_t *s, const v8sf dft[4], float hop_energy)
     }
     s->last_hop_energy = hop_energy;
 
-    row = best_tone(s, 0, power, rot_re, rot_im);
-    col = best_tone(s, 4, power, rot_re, rot_im);
     if (row < 0  ||  col < 0)
         return 0;
     if (power[row] > power[col]*s->normal_twist  ||  power[col] > power[row]*s->reverse_twist)
@@ -360,10 +386,10 @@ static char classify(vb_dtmf_rx_state_t *s, const v8sf dft[4], float hop_energy)
         return 0;
     s->hop_row_power = power[row];
     s->hop_col_power = power[col];
-    s->hop_row_re = rot_re[row];
-    s->hop_row_im = rot_im[row];
-    s->hop_col_re = rot_re[col];
-    s->hop_col_im = rot_im[col];
+    s->hop_row_re = row_re;
+    s->hop_row_im = row_im;
+    s->hop_col_re = col_re;
+    s->hop_col_im = col_im;
     return digit_map[row][col - 4];
 }
 
