@@ -289,3 +289,13 @@ def test_closed_board_is_refused():
     board.close()
     with pytest.raises(ValueError, match="Board is closed"):
         board.tick(np.zeros((1, TICK), np.int16))
+
+
+def test_full_event_queue_keeps_the_oldest_and_counts_the_rest():
+    with Board(1) as board:
+        ids = [board.play(0, b"") for _ in range(70)]
+        board.tick(np.zeros((1, TICK), np.int16))
+        events = board.events()
+        # 64 events per channel (VB_BOARD_EVENTS_PER_CHANNEL in native/include/vb/private/chan.h).
+        assert [e.prompt for e in events] == ids[:64]
+        assert board.stats["events_dropped"] == 6

@@ -20,7 +20,10 @@ at 8 kHz), so that no sample is touched by Python on the live path. Per channel:
  - a full-duplex bridge to another channel of the board: each one's received samples are
    added to the other's transmit samples (with its own play queue output, saturating).
 Everything that happens is reported as an event in one board queue (digit on/off, play done
-with the reason, record limit), each with the sample position where it happened.
+with the reason, record limit), each with the sample position where it happened. The queue
+holds VB_BOARD_EVENTS_PER_CHANNEL (vb/private/chan.h) events per channel; when nobody drains
+it, newer events are dropped and counted in vb_board_stats_t, so the oldest (the ones a flow
+is waiting for) survive.
 
 A board and everything in it belongs to one thread (the board's loop). Audio from real-time
 threads reaches it through SPSC rings (vb/ring.h).
