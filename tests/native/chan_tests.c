@@ -74,6 +74,19 @@ static void test_limits(void)
     CHECK(vb_chan_digit_mask("D") == 1 << 15  &&  vb_chan_digit_mask("d") == 1 << 15);
     CHECK(vb_chan_digit_mask("0123456789*#ABCD") == 0xFFFF);
     CHECK(vb_chan_digit_mask("12x") == VB_ERR_INVALID);
+    CHECK(vb_chan_digit_mask(NULL) == VB_ERR_INVALID);
+    CHECK(vb_board_partner(b, -1) == VB_ERR_INVALID);
+    CHECK(vb_board_unbridge(b, VB_BOARD_MAX_CHANNELS) == VB_ERR_INVALID);
+    CHECK(vb_board_bridge(b, 0, VB_BOARD_MAX_CHANNELS) == VB_ERR_INVALID);
+    CHECK(vb_board_get_events(b, NULL, -1) == VB_ERR_INVALID);
+    CHECK(vb_chan_stop_play(b, -1) == VB_ERR_INVALID);
+    CHECK(vb_chan_play_queued(b, -1) == VB_ERR_INVALID);
+    CHECK(vb_chan_record_start(b, -1, 100) == VB_ERR_INVALID);
+    CHECK(vb_chan_record_stop(b, -1) == VB_ERR_INVALID);
+    CHECK(vb_chan_recording(b, -1) == VB_ERR_INVALID);
+    CHECK(vb_chan_record_len(b, -1) == VB_ERR_INVALID);
+    CHECK(vb_chan_record_take(b, 0, NULL, -1) == VB_ERR_INVALID);
+    CHECK(vb_chan_record_take(b, 0, NULL, 0) == 0);
     vb_board_free(b);
     printf("    Passed\n");
 }
@@ -310,6 +323,40 @@ static void test_bridge(void)
     printf("    Passed\n");
 }
 
+static void test_dtmf_settings_and_reset(void)
+{
+    vb_board_state_t *b = vb_board_init(NULL, 2, TICK, NULL);
+    vb_dtmf_rx_params_t p;
+    vb_dtmf_rx_stats_t st;
+    int16_t rx[2*TICK] = {0};
+    int16_t tx[2*TICK];
+    int16_t prompt[500] = {1};
+
+    printf("Test 8: Per-channel DTMF settings, statistics and a reset with work pending\n");
+    vb_dtmf_rx_default_params(&p, VB_DTMF_MODE_STRICT);
+    CHECK(vb_chan_set_dtmf_params(b, 1, &p) == VB_OK);
+    CHECK(vb_chan_set_dtmf_params(b, 2, &p) == VB_ERR_INVALID);
+    p.min_on_ms = 2;
+    CHECK(vb_chan_set_dtmf_params(b, 1, &p) == VB_ERR_INVALID);
+    CHECK(vb_chan_set_dtmf_params(b, 0, NULL) == VB_ERR_INVALID);
+    CHECK(vb_chan_get_dtmf_stats(b, 2, &st) == VB_ERR_INVALID);
+    vb_board_tick(b, rx, tx);
+    CHECK(vb_chan_get_dtmf_stats(b, 1, &st) == VB_OK  &&  st.samples == TICK);
+    /* Reset with prompts queued and a recording held: everything is freed (the
+       AddressSanitizer build of this program checks for leaks). */
+    vb_chan_play(b, 0, prompt, 500, 0);
+    vb_chan_record_start(b, 1, 1000);
+    vb_board_tick(b, rx, tx);
+    CHECK(vb_board_init(b, 1, 80, NULL) == b);
+    CHECK(vb_board_channels(b) == 1  &&  vb_board_tick_size(b) == 80  &&  vb_board_position(b) == 0);
+    CHECK(vb_chan_play_queued(b, 0) == 0  &&  vb_chan_record_len(b, 0) == 0);
+    CHECK(vb_board_get_events(b, NULL, 0) == 0);
+    CHECK(vb_board_init(b, 0, 80, NULL) == NULL);
+    CHECK(vb_board_channels(b) == 1);
+    vb_board_free(b);
+    printf("    Passed\n");
+}
+
 int main(void)
 {
     test_limits();
@@ -318,6 +365,7 @@ int main(void)
     test_barge_in();
     test_record();
     test_bridge();
+    test_dtmf_settings_and_reset();
     printf("Tests passed.\n");
     return 0;
 }
