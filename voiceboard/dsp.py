@@ -452,7 +452,7 @@ class Board:
         self._state = _ffi.gc(state, _lib.vb_board_free)
         self.channels = channels
         self.tick_size = tick
-        self._events = _ffi.new("vb_board_event_t[]", 64)
+        self._events = _ffi.new("vb_board_event_t[]", 64)  # drain batch; any size works
 
     def close(self):
         """Free the C state with its queued prompts and recordings (idempotent)."""

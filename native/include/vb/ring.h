@@ -5,8 +5,9 @@
 /*! \page ring_page SPSC sample ring
 \section ring_page_sec_1 What does it do?
 Moves 16-bit linear samples from one thread to another without locks: a real-time callback
-(sound card, serial reader) writes, the board's loop reads, or the other way round. There must
-be exactly one writer thread and one reader thread; any other use needs outside locking.
+(sound card, serial reader) writes, the board's loop reads, or the other way round. Threads:
+one writer thread, one reader thread. Any other use (two writers, two readers) needs outside
+locking.
 
 The unit is the int16_t sample (the core's sample format, vb/telephony.h); a byte stream
 (G.711 codes, modem data) is carried by converting at the edge, not by this ring.
