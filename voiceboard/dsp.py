@@ -272,6 +272,372 @@ def detect_dtmf(samples, mode="normal", **overrides):
 # ----------------------------------------------------------------------------------------
 # SPSC rings, play/record queues and the per-board tick: ring.c, chan.c
 # ----------------------------------------------------------------------------------------
+
+def _int16_samples(samples, where):
+    """int16 view of samples for a native queue: int16 arrays and bytes-like s16le only, so
+    a float array is never truncated silently."""
+    if isinstance(samples, _np.ndarray) and samples.dtype != _np.int16:
+        raise ValueError(f"{where}: samples must be int16, got {samples.dtype}")
+    return _samples_i16(samples)
+
+
+class RingBuffer:
+    """Single-producer/single-consumer ring of int16 samples (see native/include/vb/ring.h).
+
+    One thread writes and one other thread reads, without locks; a real-time callback
+    (sound card, serial reader) and the board's loop are the intended pair.
+
+    Parameters
+    ----------
+    capacity : int
+        Slots, in samples: a power of two from 2 to 2**30.
+
+    Notes
+    -----
+    A write that does not fit drops the samples beyond the free space (counted in
+    ``stats["overrun"]``); a read that asks for more than is present counts the shortfall in
+    ``stats["underrun"]`` and, with ``pad=True``, returns silence for it.
+    """
+
+    _state = _ffi.NULL
+
+    def __init__(self, capacity):
+        if (not isinstance(capacity, (int, _np.integer)) or capacity < 2
+                or capacity > _lib.VB_RING_MAX_CAPACITY or capacity & (capacity - 1)):
+            raise ValueError(f"RingBuffer: capacity must be a power of two from 2 to "
+                             f"{_lib.VB_RING_MAX_CAPACITY}, got {capacity!r}")
+        capacity = int(capacity)
+        state = _lib.vb_ring_init(_ffi.NULL, capacity)
+        if state == _ffi.NULL:
+            raise MemoryError(f"RingBuffer: cannot allocate {capacity} samples")
+        self._state = _ffi.gc(state, _lib.vb_ring_free)
+        self.capacity = capacity
+
+    def close(self):
+        """Free the C state (idempotent). Both threads must be done with the ring."""
+        if self._state != _ffi.NULL:
+            _ffi.release(self._state)
+            self._state = _ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _live(self):
+        if self._state == _ffi.NULL:
+            raise ValueError("RingBuffer is closed")
+        return self._state
+
+    def write(self, samples):
+        """Append int16 samples (writer thread); return how many fitted, the rest is dropped."""
+        state = self._live()
+        arr = _int16_samples(samples, "RingBuffer.write")
+        return _check(_lib.vb_ring_write(state, _ffi.cast("const int16_t *", _ffi.from_buffer(arr)), arr.size),
+                      "RingBuffer.write")
+
+    def read(self, n=None, pad=False):
+        """Take up to ``n`` samples (reader thread), oldest first.
+
+        Parameters
+        ----------
+        n : int, optional
+            Samples wanted; a shortfall counts as underrun. Default: all that are waiting.
+        pad : bool
+            Return exactly ``n`` samples, silence for the shortfall (a playout frame).
+
+        Returns
+        -------
+        numpy.ndarray of int16
+        """
+        state = self._live()
+        if n is None:
+            n = _lib.vb_ring_fill(state)
+        if not isinstance(n, (int, _np.integer)) or n < 0:
+            raise ValueError(f"RingBuffer.read: n must be a non-negative integer, got {n!r}")
+        out = _np.empty(int(n), dtype=_np.int16)
+        got = _check(_lib.vb_ring_read(state, _ffi.cast("int16_t *", _ffi.from_buffer(out)), out.size,
+                                       _lib.VB_RING_PAD if pad else 0), "RingBuffer.read")
+        return out if pad else out[:got]
+
+    @property
+    def fill(self):
+        """Samples waiting to be read."""
+        return _lib.vb_ring_fill(self._live())
+
+    @property
+    def space(self):
+        """Free slots."""
+        return _lib.vb_ring_space(self._live())
+
+    @property
+    def stats(self):
+        """Counters in samples: written, read, overrun, underrun."""
+        st = _ffi.new("vb_ring_stats_t *")
+        _lib.vb_ring_get_stats(self._live(), st)
+        return {name: getattr(st, name) for name in ("written", "read", "overrun", "underrun")}
+
+
+_EVENT_KINDS = {
+    _lib.VB_EV_DIGIT_ON: "digit_on",
+    _lib.VB_EV_DIGIT_OFF: "digit_off",
+    _lib.VB_EV_PLAY_DONE: "play_done",
+    _lib.VB_EV_RECORD_LIMIT: "record_limit",
+}
+_EVENT_REASONS = {
+    _lib.VB_REASON_NONE: "",
+    _lib.VB_REASON_END: "end",
+    _lib.VB_REASON_BARGE_IN: "barge_in",
+    _lib.VB_REASON_FLUSH: "flush",
+    _lib.VB_REASON_LIMIT: "limit",
+    _lib.VB_REASON_NOMEM: "nomem",
+}
+
+
+@dataclass(frozen=True)
+class BoardEvent:
+    """One event of a :class:`Board` tick.
+
+    ``kind`` is "digit_on", "digit_off", "play_done" or "record_limit". ``pos`` is the
+    sample (per channel, since the board was created) at which it happened: where the
+    receiver decided (digits), the first sample not played ("play_done") or not recorded
+    ("record_limit"). ``reason``: "end", "barge_in" or "flush" for "play_done"; "limit" or
+    "nomem" for "record_limit"; "" for digits. ``prompt`` is the id :meth:`Board.play`
+    returned (0 for other kinds). Digit events carry the tone's ``start`` (and ``end`` for
+    "digit_off") and its levels in dBm0; the other kinds have None there.
+    """
+    kind: str
+    channel: int
+    pos: int
+    digit: str = ""
+    reason: str = ""
+    prompt: int = 0
+    start: int | None = None
+    end: int | None = None
+    row_dbm0: float | None = None
+    col_dbm0: float | None = None
+    twist_db: float | None = None
+
+
+class Board:
+    """The media side of one voice board: every channel processed by one native call per tick.
+
+    Per channel: a play queue of whole prompts, a record buffer, a DTMF receiver, barge-in
+    and a full-duplex bridge (see native/include/vb/chan.h). Python keeps the handle only;
+    all per-sample work is in C.
+
+    Parameters
+    ----------
+    channels : int
+        1 to 256.
+    tick : int
+        Samples per channel per tick (160 = 20 ms at 8 kHz).
+    dtmf_mode : {"normal", "sensitive", "strict"}
+    **dtmf_overrides
+        Receiver settings as in :func:`dtmf_params`, for every channel.
+
+    Examples
+    --------
+    >>> with Board(2) as board:                                  # doctest: +SKIP
+    ...     board.play(0, prompt, barge_in="0123456789*#")
+    ...     tx = board.tick(rx)          # rx: int16, shape (2, 160)
+    ...     for ev in board.events(): ...
+    """
+
+    _state = _ffi.NULL
+
+    def __init__(self, channels, tick=_lib.VB_BOARD_DEFAULT_TICK, dtmf_mode="normal", **dtmf_overrides):
+        if not isinstance(channels, int) or not 1 <= channels <= _lib.VB_BOARD_MAX_CHANNELS:
+            raise ValueError(f"Board: channels must be 1 to {_lib.VB_BOARD_MAX_CHANNELS}, got {channels!r}")
+        if not isinstance(tick, int) or not 1 <= tick <= _lib.VB_BOARD_MAX_TICK:
+            raise ValueError(f"Board: tick must be 1 to {_lib.VB_BOARD_MAX_TICK} samples, got {tick!r}")
+        params = dtmf_params(dtmf_mode, **dtmf_overrides)
+        state = _lib.vb_board_init(_ffi.NULL, channels, tick, _ffi.new("vb_dtmf_rx_params_t *", params))
+        if state == _ffi.NULL:
+            raise ValueError(f"Board: DTMF parameters out of range: {params}")
+        self._state = _ffi.gc(state, _lib.vb_board_free)
+        self.channels = channels
+        self.tick_size = tick
+        self._events = _ffi.new("vb_board_event_t[]", 64)  # drain batch; any size works
+
+    def close(self):
+        """Free the C state with its queued prompts and recordings (idempotent)."""
+        if self._state != _ffi.NULL:
+            _ffi.release(self._state)
+            self._state = _ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _live(self):
+        if self._state == _ffi.NULL:
+            raise ValueError("Board is closed")
+        return self._state
+
+    def _channel(self, ch, where):
+        if not isinstance(ch, (int, _np.integer)) or isinstance(ch, bool) or not 0 <= ch < self.channels:
+            raise ValueError(f"Board.{where}: channel {ch!r} out of range (board has {self.channels} channels)")
+        return int(ch)
+
+    def tick(self, rx, out=None):
+        """Process one tick of every channel.
+
+        Parameters
+        ----------
+        rx : numpy.ndarray of int16, shape (channels, tick)
+            Received samples, one row per channel.
+        out : numpy.ndarray of int16, shape (channels, tick), C-contiguous, optional
+            Where to write the transmit samples (saves an allocation per tick).
+
+        Returns
+        -------
+        numpy.ndarray of int16, shape (channels, tick): the transmit samples.
+        """
+        state = self._live()
+        shape = (self.channels, self.tick_size)
+        if not isinstance(rx, _np.ndarray) or rx.dtype != _np.int16 or rx.shape != shape:
+            got = f"{rx.dtype} {rx.shape}" if isinstance(rx, _np.ndarray) else type(rx).__name__
+            raise ValueError(f"Board.tick: rx must be an int16 array of shape {shape}, got {got}")
+        rx = _np.ascontiguousarray(rx)
+        if out is None:
+            out = _np.empty(shape, dtype=_np.int16)
+        elif (not isinstance(out, _np.ndarray) or out.dtype != _np.int16 or out.shape != shape
+              or not out.flags.c_contiguous or not out.flags.writeable):
+            raise ValueError(f"Board.tick: out must be a writeable C-contiguous int16 array of shape {shape}")
+        _check(_lib.vb_board_tick(state, _ffi.cast("const int16_t *", _ffi.from_buffer(rx)),
+                                  _ffi.cast("int16_t *", _ffi.from_buffer(out))), "Board.tick")
+        return out
+
+    def events(self):
+        """Take the events of the ticks so far, oldest first (a list of :class:`BoardEvent`)."""
+        state = self._live()
+        events = []
+        while True:
+            n = _lib.vb_board_get_events(state, self._events, 64)
+            for i in range(n):
+                e = self._events[i]
+                kind = _EVENT_KINDS[e.kind]
+                if e.kind in (_lib.VB_EV_DIGIT_ON, _lib.VB_EV_DIGIT_OFF):
+                    events.append(BoardEvent(kind, e.channel, e.pos, digit=e.digit.decode(), start=e.start,
+                                             end=None if e.end < 0 else e.end, row_dbm0=round(e.row_dbm0, 2),
+                                             col_dbm0=round(e.col_dbm0, 2), twist_db=round(e.twist_db, 2)))
+                else:
+                    events.append(BoardEvent(kind, e.channel, e.pos, reason=_EVENT_REASONS[e.reason],
+                                             prompt=e.prompt))
+            if n < 64:
+                return events
+
+    def play(self, ch, samples, barge_in=""):
+        """Queue a whole prompt on a channel; it is copied, so ``samples`` may be reused.
+
+        Parameters
+        ----------
+        ch : int
+        samples : numpy.ndarray of int16, or bytes-like s16le
+        barge_in : str
+            Digits ("0123456789*#ABCD") that flush the channel's play queue while this prompt
+            plays, at the sample where the receiver recognises the digit.
+
+        Returns
+        -------
+        int
+            The prompt id, reported again in its "play_done" event.
+        """
+        state = self._live()
+        ch = self._channel(ch, "play")
+        if not isinstance(barge_in, str) or set(barge_in.upper()) - set(DTMF_DIGITS):
+            raise ValueError(f"Board.play: barge_in must be digits from {DTMF_DIGITS!r}, got {barge_in!r}")
+        mask = _check(_lib.vb_chan_digit_mask(barge_in.upper().encode()), "Board.play: barge_in")
+        arr = _int16_samples(samples, "Board.play")
+        if arr.size > _np.iinfo(_np.int32).max:
+            raise ValueError(f"Board.play: prompt of {arr.size} samples is too long")
+        ptr = _ffi.cast("const int16_t *", _ffi.from_buffer(arr)) if arr.size else _ffi.NULL
+        return _check(_lib.vb_chan_play(state, ch, ptr, arr.size, mask), "Board.play")
+
+    def stop_play(self, ch):
+        """Flush the channel's play queue now; return how many prompts were flushed."""
+        return _check(_lib.vb_chan_stop_play(self._live(), self._channel(ch, "stop_play")), "Board.stop_play")
+
+    def queued(self, ch):
+        """Samples still to play on a channel (all queued prompts)."""
+        return _check(_lib.vb_chan_play_queued(self._live(), self._channel(ch, "queued")), "Board.queued")
+
+    def start_record(self, ch, max_samples):
+        """Record the channel's received samples from the next tick, up to ``max_samples``
+        (then a "record_limit" event). Drops recorded audio not yet taken."""
+        state = self._live()
+        ch = self._channel(ch, "start_record")
+        if not isinstance(max_samples, (int, _np.integer)) or not 0 < max_samples <= _np.iinfo(_np.int32).max:
+            raise ValueError(f"Board.start_record: max_samples must be a positive int32, got {max_samples!r}")
+        _check(_lib.vb_chan_record_start(state, ch, int(max_samples)), "Board.start_record")
+
+    def stop_record(self, ch):
+        """Stop recording; the samples stay until :meth:`take_recording`."""
+        _check(_lib.vb_chan_record_stop(self._live(), self._channel(ch, "stop_record")), "Board.stop_record")
+
+    def recording(self, ch):
+        """Whether the channel is recording."""
+        return bool(_check(_lib.vb_chan_recording(self._live(), self._channel(ch, "recording")),
+                           "Board.recording"))
+
+    def take_recording(self, ch):
+        """Take the recorded samples waiting on a channel (int16 array, possibly empty)."""
+        state = self._live()
+        ch = self._channel(ch, "take_recording")
+        out = _np.empty(_check(_lib.vb_chan_record_len(state, ch)), dtype=_np.int16)
+        if out.size:
+            got = _check(_lib.vb_chan_record_take(state, ch, _ffi.cast("int16_t *", _ffi.from_buffer(out)),
+                                                  out.size), "Board.take_recording")
+            out = out[:got]
+        return out
+
+    def bridge(self, a, b):
+        """Connect channels ``a`` and ``b`` full duplex (each one's received audio goes out on
+        the other, mixed with its own prompts); digits are still detected on both."""
+        state = self._live()
+        a = self._channel(a, "bridge")
+        b = self._channel(b, "bridge")
+        if a == b:
+            raise ValueError(f"Board.bridge: cannot bridge channel {a} to itself")
+        rc = _lib.vb_board_bridge(state, a, b)
+        if rc == _lib.VB_ERR_STATE:
+            raise ValueError(f"Board.bridge: channel {a} or {b} is already bridged elsewhere")
+        _check(rc, "Board.bridge")
+
+    def unbridge(self, ch):
+        """Disconnect a channel from its bridge partner (both directions); return the partner.
+        A channel that is not bridged is left alone and None is returned."""
+        rc = _lib.vb_board_unbridge(self._live(), self._channel(ch, "unbridge"))
+        return None if rc == _lib.VB_ERR_STATE else _check(rc, "Board.unbridge")
+
+    def partner(self, ch):
+        """The channel bridged to ``ch``, or None."""
+        rc = _lib.vb_board_partner(self._live(), self._channel(ch, "partner"))
+        return None if rc == _lib.VB_ERR_STATE else _check(rc, "Board.partner")
+
+    @property
+    def position(self):
+        """Samples processed per channel since the board was created."""
+        return _lib.vb_board_position(self._live())
+
+    @property
+    def stats(self):
+        """Board counters: ticks, events_dropped."""
+        st = _ffi.new("vb_board_stats_t *")
+        _lib.vb_board_get_stats(self._live(), st)
+        return {"ticks": st.ticks, "events_dropped": st.events_dropped}
+
+    def dtmf_stats(self, ch):
+        """A channel's receiver counters: samples, digits, rejected_short, events_dropped."""
+        st = _ffi.new("vb_dtmf_rx_stats_t *")
+        _check(_lib.vb_chan_get_dtmf_stats(self._live(), self._channel(ch, "dtmf_stats"), st), "Board.dtmf_stats")
+        return {name: getattr(st, name) for name in ("samples", "digits", "rejected_short", "events_dropped")}
+
+
 # (end of the channel section)
 
 
