@@ -86,18 +86,18 @@ def _number(option, text):
     return value
 
 
-def _whole(option, text, low, high, unit):
+def _whole(option, text, low, high, unit=""):
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"{option}: {text!r} is not a whole number of {unit}") from None
+        raise ValueError(f"{option}: {text!r} is not a whole number{' of ' + unit if unit else ''}") from None
     if not low <= value <= high:
-        raise ValueError(f"{option}: {value} {unit} is out of range ({low} to {high})")
+        raise ValueError(f"{option}: {value}{' ' + unit if unit else ''} is out of range ({low} to {high})")
     return value
 
 
 def run_detect(args):
-    channel = _whole("--channel", args.channel, 0, 255, "channels")
+    channel = _whole("--channel", args.channel, 0, 255)
     samples, info = audio.read_audio(args.file, raw=args.raw, channel=channel)
     events = dsp.detect_dtmf(samples, mode=args.mode)
     digits = "".join(e.digit for e in events)

@@ -23,11 +23,11 @@ Limits (measured by tests/test_resample.py):
 \section resample_page_sec_2 How does it work?
 The ratio is reduced to L/M. Conceptually the input is raised L times by inserting zeros,
 low-pass filtered at the upsampled rate, and every M-th sample kept. The filter is a
-windowed sinc with a Kaiser window (Kaiser & Schafer's design formulas for beta and length),
-cut at the middle of the transition band between the pass-band and stop-band edges above,
-and stored as L phases of K taps each, so one output costs K multiply-adds at the input
-rate: output n uses phase (n*M) mod L against the K input samples ending at
-floor(n*M/L) + K/2. The filter is computed by vb_resample_init() and belongs to the state:
+windowed sinc with a Kaiser window (beta and length from Kaiser's design formulas, ISCAS
+1974), cut at the middle of the transition band between the pass-band and stop-band edges
+above, and stored as L phases of K taps each, so one output costs K multiply-adds at the
+input rate: output n uses phase (n*M) mod L against the K input samples ending at
+floor(n*M/L) + (K-1)/2. The filter is computed by vb_resample_init() and belongs to the state:
 there is no shared table. When both rates are equal the converter copies samples.
 */
 #ifndef VB_RESAMPLE_H
