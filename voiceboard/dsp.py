@@ -644,6 +644,103 @@ class Board:
 # ----------------------------------------------------------------------------------------
 # Sample-rate conversion for the sound-card edge: resample.c
 # ----------------------------------------------------------------------------------------
+
+RESAMPLE_MIN_RATE = _lib.VB_RESAMPLE_MIN_RATE
+RESAMPLE_MAX_RATE = _lib.VB_RESAMPLE_MAX_RATE
+
+
+class Resampler:
+    """Streaming sample-rate converter between two rates with a rational ratio (C, polyphase
+    Kaiser-windowed sinc; see native/include/vb/resample.h).
+
+    Pass band flat to 0.85 x the lower Nyquist frequency, at least 70 dB down from the lower
+    Nyquist frequency up, zero delay, and the same output however the input is cut.
+
+    Parameters
+    ----------
+    rate_in, rate_out : int
+        Samples per second, each between ``RESAMPLE_MIN_RATE`` and ``RESAMPLE_MAX_RATE``.
+
+    Raises
+    ------
+    ValueError
+        A rate is out of range, or the reduced ratio needs too large a filter.
+
+    Examples
+    --------
+    >>> with Resampler(48000, 8000) as rs:                       # doctest: +SKIP
+    ...     out = np.concatenate([rs.process(block) for block in blocks] + [rs.flush()])
+    """
+
+    _state = _ffi.NULL  # avoids confusion if __init__ fails before the state exists
+
+    def __init__(self, rate_in, rate_out):
+        for name, rate in (("rate_in", rate_in), ("rate_out", rate_out)):
+            if (isinstance(rate, bool) or not isinstance(rate, (int, _np.integer))
+                    or not RESAMPLE_MIN_RATE <= rate <= RESAMPLE_MAX_RATE):
+                raise ValueError(f"{name} must be an integer from {RESAMPLE_MIN_RATE} to "
+                                 f"{RESAMPLE_MAX_RATE} samples/s, not {rate!r}")
+        rate_in, rate_out = int(rate_in), int(rate_out)
+        state = _lib.vb_resample_init(_ffi.NULL, rate_in, rate_out)
+        if state == _ffi.NULL:
+            raise ValueError(f"cannot convert {rate_in} to {rate_out} samples/s: the reduced "
+                             f"ratio needs a filter of more than {_lib.VB_RESAMPLE_MAX_COEFFS} taps")
+        self._state = _ffi.gc(state, _lib.vb_resample_free)
+        self.rate_in = rate_in
+        self.rate_out = rate_out
+
+    def close(self):
+        """Free the C state (idempotent)."""
+        if self._state != _ffi.NULL:
+            _ffi.release(self._state)
+            self._state = _ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _live(self):
+        if self._state == _ffi.NULL:
+            raise ValueError("resampler is closed")
+        return self._state
+
+    @property
+    def taps(self):
+        """Filter taps per output sample (1 when the rates are equal)."""
+        return _lib.vb_resample_taps(self._live())
+
+    def process(self, samples):
+        """Convert a block (int16 array, or s16le bytes-like); return the int16 samples it completes."""
+        state = self._live()
+        arr = _samples_i16(samples)
+        out = _np.empty(_check(_lib.vb_resample_max_out(state, arr.size), "resample"), dtype=_np.int16)
+        n = _check(_lib.vb_resample(state, _ffi.cast("const int16_t *", _ffi.from_buffer(arr)), arr.size,
+                                    _ffi.cast("int16_t *", _ffi.from_buffer(out)), out.size), "resample")
+        return out[:n]
+
+    def flush(self):
+        """End the stream: return the samples still owed (the input is taken to be followed by
+        silence), so that N input samples give ceil(N * rate_out / rate_in) in all. The
+        resampler then starts a new stream."""
+        state = self._live()
+        out = _np.empty(_lib.vb_resample_pending(state), dtype=_np.int16)
+        n = _check(_lib.vb_resample_flush(state, _ffi.cast("int16_t *", _ffi.from_buffer(out)), out.size),
+                   "resample flush")
+        return out[:n]
+
+
+def resample(samples, rate_in, rate_out):
+    """Convert a whole buffer: N samples in give ceil(N * rate_out / rate_in) int16 samples out.
+
+    See Also
+    --------
+    Resampler : the streaming form.
+    """
+    with Resampler(rate_in, rate_out) as rs:
+        return _np.concatenate([rs.process(samples), rs.flush()])
+
 # (end of the resampling section)
 
 
