@@ -7,6 +7,7 @@ extension in place (next to voiceboard/__init__.py).
 Environment:
   VB_NATIVE_DEBUG=1   build with -O0 -g and AddressSanitizer + UndefinedBehaviorSanitizer.
 """
+import glob
 import os
 
 from cffi import FFI
@@ -64,5 +65,9 @@ def _set_source(root):
 _set_source(ROOT if __name__ == "__main__" else "")
 
 if __name__ == "__main__":
+    # One extension only: a stale copy from `pip install -e .` (_native.abi3.so) would win
+    # the import over this in-place build.
+    for _stale in glob.glob(os.path.join(ROOT, "voiceboard", "_native*.so")):
+        os.remove(_stale)
     ffibuilder.compile(tmpdir=os.path.join(ROOT, "build", "cffi"), verbose=False,
                        target=os.path.join(ROOT, "voiceboard", "_native.*"))
