@@ -1,39 +1,41 @@
 """Board and channel API: the layer the IVR drives.
 
-A board is opened from a URL by :func:`drivers.open_board` (``emu://analog?ports=8``,
+A board is opened from a URL by :func:`drivers.open_board` (``emu://analog?ports=8``, later
 ``emu://e1``, ``sound://DEVICE``, ``modem:///dev/ttyACM0``). Its channels offer the classic
 voice-board operations as coroutines -- answer, hangup, flash, play with barge-in, record,
-collect digits, dial with call-progress analysis, bridge -- and a stream of events.
+collect digits, dial with call-progress analysis, bridge -- and a queue of events.
 
-Every backend subclasses :class:`BoardBase` (pyserial's SerialBase is the model): the base class
-owns the channel table, the states, the tick loop and the media engine
-(:class:`voiceboard.dsp.Board`, one native call per tick for all channels); a backend only moves
-frames and line signals in and out (:meth:`BoardBase._exchange`) and acts on hook changes.
+Every backend subclasses :class:`BoardBase` (pyserial's SerialBase is the model): the base
+class owns the channel table, the states, the tick loop and the media engine
+(:class:`voiceboard.dsp.Board`: one native call per tick for all channels); a backend moves
+frames and line signals in and out and acts on hook changes.
 
-Timing rules (docs/board.md holds the full text):
+Rules (docs/board.md has the full text and the tests that hold them):
 
 - Every timer is an asyncio timer, so the same code runs on real or virtual time
   (:mod:`voiceboard.clock`).
-- A digit counts when the receiver recognises it (its ON event), not when the key is released.
+- A digit counts when the receiver recognises it, not when the key is released.
 - Digits that arrive while no collect runs wait in the channel's type-ahead buffer (31 digits,
-  oldest dropped beyond that, as Dialogic boards do) until a collect takes them or
+  the oldest dropped beyond that, as Dialogic boards do) until a collect takes them or
   :meth:`Channel.flush_digits` clears them.
-- A barge-in digit stops the prompt at the sample it is recognised at and stays in the
+- A barge-in digit stops the prompt at the sample where it is recognised and stays in the
   type-ahead buffer, so the collect that follows sees it.
-- A far-end hangup ends any operation at once with the reason "hangup".
+- A far-end hangup ends every operation at once with the reason "hangup"; a recording keeps
+  what it has.
 """
 import abc
 import asyncio
 import collections
 import dataclasses
 import logging
-import math
+import os
 
 import numpy as np
 
 from voiceboard import clock as _clock
 from voiceboard import dsp
 from voiceboard.errors import BoardNotOpenError, ChannelStateError
+from voiceboard.recording import WavRecorder
 from voiceboard.states import ALLOWED, ChannelState
 
 log = logging.getLogger("voiceboard.board")
@@ -49,17 +51,17 @@ class Capabilities:
     caller_id: bool = False
     call_progress: bool = True      # dial with call-progress analysis
     bridging: bool = True
-    ringing: bool = True            # calls arrive by ringing / seizure (else: answer at once)
+    ringing: bool = True            # calls are offered by ringing or seizure
     signalling: str = "analog"      # "analog", "e1-cas", "sound", "modem"
 
 
 @dataclasses.dataclass(frozen=True)
 class ChannelEvent:
-    """Something that happened on a channel. ``time`` is media time in seconds.
+    """Something that happened on a channel; ``time`` is media time in seconds.
 
-    kinds: ring (data: count), caller_id (data: voiceboard.callerid.CallerId), offhook,
-    digit (data: digit), tone (data: tone name), remote_hangup, play_done (data: reason),
-    record_done (data: status), alarm (data: name), state (data: (old, new)).
+    Kinds and their data: ring (count), caller_id (CallerId), offhook, digit (digit),
+    tone (tone name), remote_hangup, play_done (reason), record_done (status), alarm (name),
+    state ((old, new) ChannelState).
     """
     kind: str
     channel: int
@@ -76,7 +78,8 @@ class PlayResult:
 @dataclasses.dataclass(frozen=True)
 class CollectResult:
     digits: str
-    reason: str   # "max_digits", "terminator", "first_timeout", "inter_timeout", "overall_timeout", "hangup"
+    # "max_digits", "terminator", "first_timeout", "inter_timeout", "overall_timeout", "hangup"
+    reason: str
     terminator: str = ""
 
 
@@ -90,11 +93,12 @@ class RecordResult:
 
 @dataclasses.dataclass(frozen=True)
 class DialResult:
-    outcome: str    # "answered", "busy", "no_answer", "no_dialtone", "sit", "congestion", "hangup"
+    # "answered", "busy", "congestion", "no_answer", "no_dialtone", "sit", "hangup"
+    outcome: str
 
 
 class Channel:
-    """One line of a board. Operations are coroutines; at most one of each kind at a time."""
+    """One line of a board."""
 
     def __init__(self, board, number):
         self.board = board
@@ -104,15 +108,15 @@ class Channel:
         self.dnis = ""
         self.ani = ""
         self.ring_count = 0
+        self.events = asyncio.Queue()
         self._digits = collections.deque(maxlen=TYPE_AHEAD)
         self._digit_arrived = asyncio.Event()
         self._hungup = asyncio.Event()
-        self._play_waiters = {}             # prompt id -> future of the play_done reason
+        self._play_waiters = {}             # prompt id -> future of its play_done reason
         self._recorder = None
-        self.events = asyncio.Queue()
 
     def __repr__(self):
-        return f"<Channel {self.number} {self.state.value}>"
+        return f"<Channel {self.number} {self.state.name}>"
 
     # --- state -------------------------------------------------------------------------
 
@@ -128,27 +132,57 @@ class Channel:
         if old is not new:
             log.debug("channel %d: %s -> %s", self.number, old.name, new.name)
             self._emit("state", (old, new))
-        if new is ChannelState.CONNECTED:
-            self._hungup.clear()
 
     def _emit(self, kind, data=None):
         self.events.put_nowait(ChannelEvent(kind, self.number, self.board.media_time, data))
 
+    def _offered(self):
+        """A call arrives (ring or seizure)."""
+        if self.state is ChannelState.IDLE:
+            self._hungup.clear()
+            self._set_state(ChannelState.RINGING)           # IDLE -> RINGING
+
+    def _abandoned(self):
+        """The caller gave up before the call was answered."""
+        if self.state is ChannelState.RINGING:
+            self._hungup.set()
+            self._reset_call()
+            self._set_state(ChannelState.IDLE)              # RINGING -> IDLE
+
     def _remote_hangup(self):
-        """The far end is gone: end every operation, put the line on-hook."""
-        if self.state in (ChannelState.CONNECTED, ChannelState.DIALING, ChannelState.RINGING):
+        """The far end is gone: every operation ends; the line goes on-hook."""
+        if self.state in (ChannelState.CONNECTED, ChannelState.DIALING):
             self._emit("remote_hangup")
-            self._end_call()
+            self._end_call()                                # CONNECTED/DIALING -> IDLE
 
     def _end_call(self):
         self._hungup.set()
-        self.board._engine.stop_play(self.number)
-        if self.board._engine.partner(self.number) >= 0:
-            self.board._engine.unbridge(self.number)
+        engine = self.board._engine
+        engine.stop_play(self.number)
+        engine.unbridge(self.number)
         self.board._set_hook(self.number, False)
+        self._reset_call()
         self._set_state(ChannelState.IDLE)
+
+    def _reset_call(self):
         self.caller_id = None
+        self.dnis = self.ani = ""
         self.ring_count = 0
+        self._digits.clear()
+
+    def _out_of_service(self, reason):
+        if self.state is not ChannelState.OUT_OF_SERVICE:
+            if self.state is not ChannelState.IDLE:
+                self._hungup.set()
+                self.board._engine.stop_play(self.number)
+                self.board._engine.unbridge(self.number)
+            self._reset_call()
+            self._emit("alarm", reason)
+            self._set_state(ChannelState.OUT_OF_SERVICE)    # * -> OUT_OF_SERVICE
+
+    def _back_in_service(self):
+        if self.state is ChannelState.OUT_OF_SERVICE:
+            self._set_state(ChannelState.IDLE)              # OUT_OF_SERVICE -> IDLE
 
     # --- digits -------------------------------------------------------------------------
 
@@ -158,7 +192,7 @@ class Channel:
         self._emit("digit", digit)
 
     def flush_digits(self):
-        """Clear the type-ahead buffer; returns what it held."""
+        """Clear the type-ahead buffer; return what it held."""
         held = "".join(self._digits)
         self._digits.clear()
         return held
@@ -168,106 +202,138 @@ class Channel:
         """Digits waiting in the type-ahead buffer."""
         return "".join(self._digits)
 
+    async def _wait_any(self, *awaitables, timeout=None):
+        """Wait for the first of several events/futures, or for the hangup; True if one fired."""
+        tasks = [asyncio.ensure_future(a) for a in awaitables]
+        tasks.append(asyncio.ensure_future(self._hungup.wait()))
+        try:
+            done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+        return bool(done)
+
     async def _next_digit(self, timeout):
-        """The next digit, or None on timeout; raises asyncio.CancelledError on cancel."""
+        """The next digit, or None on timeout or hangup."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while not self._digits:
+            if self._hungup.is_set():
+                return None
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return None
             self._digit_arrived.clear()
-            if timeout is not None and timeout <= 0:
-                return None
-            waiter = asyncio.ensure_future(self._digit_arrived.wait())
-            hang = asyncio.ensure_future(self._hungup.wait())
-            try:
-                done, _ = await asyncio.wait({waiter, hang}, timeout=timeout,
-                                             return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-                hang.cancel()
-            if self._hungup.is_set() or not done:
-                return None
+            await self._wait_any(self._digit_arrived.wait(), timeout=left)
         return self._digits.popleft()
 
-    # --- operations ---------------------------------------------------------------------
+    # --- call control ---------------------------------------------------------------------
 
     async def answer(self):
         """Go off-hook on a ringing line."""
         self._require("answer")
         self.board._set_hook(self.number, True)
-        self._set_state(ChannelState.CONNECTED)     # RINGING -> CONNECTED
+        self._hungup.clear()
+        self._set_state(ChannelState.CONNECTED)             # RINGING -> CONNECTED
         self._emit("offhook")
 
     async def hangup(self):
         """Put the line on-hook; any operation in progress ends with "hangup"."""
         self._require("hangup")
-        self._end_call()                            # * -> IDLE
+        self._end_call()                                    # RINGING/DIALING/CONNECTED -> IDLE
 
     async def flash(self, ms=None):
-        """Hook flash (default: the backend's flash time)."""
+        """Hook flash of ``ms`` milliseconds (default: the backend's flash time)."""
         self._require("flash")
         await self.board._flash(self.number, ms)
 
+    async def dial(self, number, dialtone_timeout=3.0, answer_timeout=30.0):
+        """Place a call with call-progress analysis; returns a :class:`DialResult`."""
+        self._require("dial")
+        bad = [d for d in number if d not in dsp.DTMF_DIGITS + ","]
+        if not number or bad:
+            raise ValueError(f"dial string {number!r}: use DTMF digits (0-9 * # A-D) and ',' for a pause")
+        return await self.board._dial(self, number, dialtone_timeout, answer_timeout)
+
+    async def bridge(self, other):
+        """Full-duplex cross-connect with another CONNECTED channel of the same board."""
+        self._require("bridge")
+        other._require("bridge")
+        if other.board is not self.board or other is self:
+            raise ValueError("bridge() needs two different channels of the same board")
+        self.board._engine.bridge(self.number, other.number)
+
+    async def unbridge(self):
+        """Undo bridge() (both directions)."""
+        self._require("unbridge")
+        self.board._engine.unbridge(self.number)
+
+    # --- media -----------------------------------------------------------------------------
+
     async def play(self, prompts, barge_in=""):
-        """Play one prompt or a list of them (int16 arrays at 8 kHz, or file paths).
+        """Play one prompt or a list of them (int16 arrays at 8 kHz, or WAV file paths).
 
         A digit of ``barge_in`` stops playback within the frame it is recognised in. A
-        barge-in digit already waiting in the type-ahead buffer means the caller has answered:
-        nothing is played. Returns a :class:`PlayResult`.
+        barge-in digit already waiting in the type-ahead buffer means the caller has answered
+        already: nothing is played. Returns a :class:`PlayResult`.
         """
         self._require("play")
-        for d in barge_in:
-            if d not in dsp.DTMF_DIGITS:
-                raise ValueError(f"barge-in digit {d!r} is not a DTMF digit")
+        _check_digits(barge_in, "barge_in")
+        items = prompts if isinstance(prompts, (list, tuple)) else [prompts]
+        audio = [self.board.load_prompt(p) for p in items]
         waiting = next((d for d in self._digits if d in barge_in), "")
         if waiting:
             return PlayResult("barge_in", waiting)
-        items = prompts if isinstance(prompts, (list, tuple)) else [prompts]
-        ids = [self.board._engine.play(self.number, self.board.load_prompt(p), barge_in=barge_in)
-               for p in items]
         loop = asyncio.get_running_loop()
+        ids = [self.board._engine.play(self.number, a, barge_in=barge_in) for a in audio]
         futures = {pid: loop.create_future() for pid in ids}
         self._play_waiters.update(futures)
-        hang = asyncio.ensure_future(self._hungup.wait())
         try:
             for pid in ids:
-                done, _ = await asyncio.wait({futures[pid], hang}, return_when=asyncio.FIRST_COMPLETED)
-                if hang in done:
+                await self._wait_any(futures[pid])
+                if self._hungup.is_set():
                     return PlayResult("hangup")
                 reason = futures[pid].result()
                 if reason == "barge_in":
-                    self.board._engine.stop_play(self.number)
                     digit = next((d for d in reversed(self._digits) if d in barge_in), "")
                     return PlayResult("barge_in", digit)
                 if reason == "flush":
                     return PlayResult("stopped")
             return PlayResult("end")
         finally:
-            hang.cancel()
             for pid in ids:
                 self._play_waiters.pop(pid, None)
 
     def stop_play(self):
-        """Stop whatever is playing (the waiting play() returns "stopped")."""
+        """Stop what is playing; the waiting play() returns "stopped"."""
         self.board._engine.stop_play(self.number)
+
+    def _play_done(self, prompt, reason):
+        future = self._play_waiters.get(prompt)
+        if future is not None and not future.done():
+            future.set_result(reason)
+        self._emit("play_done", reason)
 
     async def collect(self, max_digits=1, terminators="#", first_timeout=5.0, inter_timeout=3.0,
                       overall_timeout=None, flush=False):
-        """Collect digits (see the module docstring for the type-ahead rules).
+        """Collect digits; returns a :class:`CollectResult`.
 
         Timers: ``first_timeout`` runs from the start until the first digit (a digit already
-        in the type-ahead buffer satisfies it); ``inter_timeout`` from each digit to the next;
-        ``overall_timeout`` from the start, whatever happens. A terminator ends the collect and
-        is not part of the digits. Returns a :class:`CollectResult`.
+        in the type-ahead buffer satisfies it at once); ``inter_timeout`` from each digit to
+        the next; ``overall_timeout`` from the start, whatever happens. A terminator ends the
+        collect and is not part of the digits. ``flush`` clears the type-ahead buffer first.
+        None for a timer means no limit.
         """
         self._require("collect")
         if max_digits < 1:
-            raise ValueError("max_digits must be at least 1")
+            raise ValueError("collect: max_digits must be at least 1")
+        _check_digits(terminators, "terminators")
         if flush:
             self.flush_digits()
         loop = asyncio.get_running_loop()
         deadline = None if overall_timeout is None else loop.time() + overall_timeout
         digits = ""
         while True:
-            if self._hungup.is_set():
-                return CollectResult(digits, "hangup")
             wait = first_timeout if not digits else inter_timeout
             reason = "first_timeout" if not digits else "inter_timeout"
             if deadline is not None and (wait is None or loop.time() + wait >= deadline):
@@ -282,112 +348,257 @@ class Channel:
                 return CollectResult(digits, "max_digits")
 
     async def record(self, path, max_time=60.0, max_silence=5.0, terminators="#", beep=True,
-                     silence_dbm0=-45.0):
-        """Record what the caller says into a WAV file (8 kHz, 16-bit mono).
+                     silence_dbm0=-40.0):
+        """Record the caller into a WAV file (8 kHz, 16-bit mono); returns a :class:`RecordResult`.
 
-        Ends on a terminator digit ("DTMF"), ``max_silence`` seconds of silence below
-        ``silence_dbm0`` ("SILENCE"), ``max_time`` ("TIMEOUT"), a hangup ("HANGUP") or a file
-        error ("ERROR"). The file is written as the audio arrives and its header is kept valid,
-        so what was recorded survives a crash. Returns a :class:`RecordResult`.
+        Ends on a terminator digit ("DTMF"), ``max_silence`` seconds below ``silence_dbm0``
+        ("SILENCE"), ``max_time`` seconds ("TIMEOUT"), a hangup ("HANGUP") or a file error
+        ("ERROR"). The file is written as the audio arrives and its header kept valid, so what
+        was recorded survives a crash. The terminator's tone is cut from the end.
         """
         self._require("record")
+        _check_digits(terminators, "terminators")
         if self._recorder is not None:
-            raise ChannelStateError(f"channel {self.number}: record() already running")
+            raise ChannelStateError(f"channel {self.number}: record() is already running")
         if beep:
-            await self.play(self.board.tone("record_beep"))
-        rec = _Recorder(self, path, max_time, max_silence, terminators, silence_dbm0)
-        self._recorder = rec
+            await self.play(self.board.beep)
+            if self._hungup.is_set():
+                return RecordResult("HANGUP", 0.0, os.fspath(path))
         try:
-            return await rec.run()
+            writer = WavRecorder(path)
+        except OSError as exc:
+            log.error("channel %d: record: cannot create %s: %s", self.number, path, exc)
+            return RecordResult("ERROR", 0.0, os.fspath(path))
+        rec = _Recording(self, writer, max_time, max_silence, terminators, silence_dbm0)
+        self._recorder = rec
+        self.board._engine.start_record(self.number, rec.max_samples + self.board.tick_samples)
+        try:
+            await self._wait_any(rec.done)
+            status, digit = rec.done.result() if rec.done.done() else ("HANGUP", "")
         finally:
             self._recorder = None
-
-    async def dial(self, number, dialtone_timeout=3.0, answer_timeout=30.0):
-        """Place a call with call-progress analysis; see the backend for what it supports."""
-        self._require("dial")
-        for d in number:
-            if d not in dsp.DTMF_DIGITS + ",":
-                raise ValueError(f"dial string {number!r}: {d!r} is not a DTMF digit or ','")
-        return await self.board._dial(self, number, dialtone_timeout, answer_timeout)
-
-    async def bridge(self, other):
-        """Full-duplex cross-connect with another CONNECTED channel of the same board."""
-        self._require("bridge")
-        other._require("bridge")
-        if other.board is not self.board:
-            raise ValueError("bridge() needs two channels of the same board")
-        self.board._engine.bridge(self.number, other.number)
-
-    async def unbridge(self):
-        self._require("unbridge")
-        self.board._engine.unbridge(self.number)
+            self.board._engine.stop_record(self.number)
+            try:
+                rec.drain()
+                writer.close()
+            except OSError as exc:
+                log.error("channel %d: record: writing %s failed: %s", self.number, path, exc)
+                status, digit = "ERROR", ""
+        self._emit("record_done", status)
+        return RecordResult(status, writer.seconds, writer.path, digit)
 
 
-class _Recorder:
-    """Moves a channel's record buffer into a WAV file, tick by tick."""
+class _Recording:
+    """Moves a channel's record buffer into its WAV file each tick and decides when to stop."""
 
-    def __init__(self, channel, path, max_time, max_silence, terminators, silence_dbm0):
+    def __init__(self, channel, writer, max_time, max_silence, terminators, silence_dbm0):
         self.channel = channel
-        self.path = str(path)
-        self.max_samples = int(max_time * dsp.SAMPLE_RATE)
-        self.max_silent = int(max_silence * dsp.SAMPLE_RATE)
+        self.writer = writer
+        self.max_samples = int(round(max_time * dsp.SAMPLE_RATE))
+        self.max_silent = None if max_silence is None else int(round(max_silence * dsp.SAMPLE_RATE))
         self.terminators = terminators
-        # Mean square of a sine at silence_dbm0, in 16-bit units (0 dBm0 RMS = 16141).
+        # Mean square of a sine at silence_dbm0 (0 dBm0 RMS = 16141, telephony.md §1.4).
         self.silence_power = (16141.0 * 10 ** (silence_dbm0 / 20)) ** 2
-        self.written = 0
         self.silent_run = 0
         self.done = asyncio.get_running_loop().create_future()
 
-    async def run(self):
-        ch = self.channel
-        engine = ch.board._engine
-        from voiceboard.wavfile import WavWriter
-        try:
-            writer = WavWriter(self.path)
-        except OSError as exc:
-            ch.board.log_error(ch.number, f"record: cannot open {self.path}: {exc}")
-            return RecordResult("ERROR", 0.0, self.path)
-        ch.flush_digits()
-        engine.start_record(ch.number, self.max_samples + dsp.SAMPLE_RATE)
-        status, digit = "ERROR", ""
-        try:
-            status, digit = await self.done
-        finally:
-            engine.stop_record(ch.number)
-            try:
-                self._drain(writer, final=True)
-                writer.close()
-            except OSError as exc:
-                ch.board.log_error(ch.number, f"record: writing {self.path} failed: {exc}")
-                status = "ERROR"
-        ch._emit("record_done", status)
-        return RecordResult(status, self.written / dsp.SAMPLE_RATE, self.path, digit)
-
-    def _drain(self, writer, final=False):
+    def drain(self):
         samples = self.channel.board._engine.take_recording(self.channel.number)
-        room = self.max_samples - self.written
-        samples = samples[:room]
+        samples = samples[:self.max_samples - self.writer.samples]
         if samples.size:
-            writer.write(samples)
-            self.written += samples.size
+            self.writer.write(samples)
         return samples
 
-    def tick(self, writer):
-        """Called by the board once per tick: returns when the recording must end."""
-
-
     def on_tick(self):
-        """The board's per-tick hook: decide whether the recording ends now."""
         if self.done.done():
             return
         ch = self.channel
-        if ch._hungup.is_set():
-            self.done.set_result(("HANGUP", ""))
+        try:
+            samples = self.drain()
+        except OSError as exc:
+            log.error("channel %d: record: writing %s failed: %s", ch.number, self.writer.path, exc)
+            self.done.set_result(("ERROR", ""))
             return
         term = next((d for d in ch._digits if d in self.terminators), "")
         if term:
             ch._digits.remove(term)
             self.done.set_result(("DTMF", term))
+        elif self.writer.samples >= self.max_samples:
+            self.done.set_result(("TIMEOUT", ""))
+        elif self.max_silent is not None and samples.size:
+            power = float(np.mean(samples.astype(np.float64) ** 2))
+            self.silent_run = self.silent_run + samples.size if power < self.silence_power else 0
+            if self.silent_run >= self.max_silent:
+                self.done.set_result(("SILENCE", ""))
+
+
+def _check_digits(digits, what):
+    bad = [d for d in digits if d not in dsp.DTMF_DIGITS]
+    if bad:
+        raise ValueError(f"{what}: {''.join(bad)!r} are not DTMF digits (0-9 * # A-D)")
+
+
+class BoardBase(abc.ABC):
+    """Base class of every backend.
+
+    Subclasses set ``SCHEME`` and implement :meth:`_open`, :meth:`_close`, :meth:`_receive`,
+    :meth:`_transmit` and :meth:`_set_hook`; they may override :meth:`_signalling`,
+    :meth:`_flash` and :meth:`_dial`, and declare :attr:`capabilities`.
+    """
+
+    SCHEME = ""
+
+    def __init__(self, channels, tick_samples=_clock.TICK_SAMPLES, dtmf_mode="normal", real_time=False):
+        self.tick_samples = tick_samples
+        self.dtmf_mode = dtmf_mode
+        self.real_time = real_time
+        self.channels = [Channel(self, i) for i in range(channels)]
+        self.clock = _clock.MediaClock(tick_samples / dsp.SAMPLE_RATE)
+        self._engine = None
+        self._task = None
+        self._rx = np.zeros((channels, tick_samples), dtype=np.int16)
+        self._tx = np.zeros((channels, tick_samples), dtype=np.int16)
+        self._prompt_cache = {}
+        self.beep = None
+        self.errors = 0
+
+    @property
+    @abc.abstractmethod
+    def capabilities(self):
+        """A :class:`Capabilities`."""
+
+    @property
+    def is_open(self):
+        return self._engine is not None
+
+    @property
+    def media_time(self):
+        return self.clock.now
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    async def open(self):
+        """Open the backend and start the tick loop on the running event loop."""
+        if self.is_open:
+            return self
+        self._engine = dsp.Board(len(self.channels), tick=self.tick_samples, dtmf_mode=self.dtmf_mode)
+        # 1 kHz beep of 200 ms at -10 dBm0 before a recording (the usual "record" cue).
+        t = np.arange(int(0.2 * dsp.SAMPLE_RATE)) / dsp.SAMPLE_RATE
+        self.beep = np.round(16141 * np.sqrt(2) * 10 ** (-10 / 20) * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+        try:
+            await self._open()
+        except BaseException:
+            self._engine.close()
+            self._engine = None
+            raise
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"{self.SCHEME} board")
+        return self
+
+    async def close(self):
+        """Stop the tick loop, close the backend, free the engine."""
+        if not self.is_open:
             return
-        queued = ch.board._engine.recorded(ch.number) if hasattr(ch.board._engine, "recorded") else 0
-        del queued
+        for ch in self.channels:
+            if ch.state in (ChannelState.CONNECTED, ChannelState.DIALING, ChannelState.RINGING):
+                ch._hungup.set()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        try:
+            await self._close()
+        finally:
+            self._engine.close()
+            self._engine = None
+
+    async def __aenter__(self):
+        return await self.open()
+
+    async def __aexit__(self, *exc):
+        await self.close()
+
+    def channel(self, number):
+        if not self.is_open:
+            raise BoardNotOpenError()
+        if not 0 <= number < len(self.channels):
+            raise ValueError(f"channel {number} does not exist (board has {len(self.channels)})")
+        return self.channels[number]
+
+    # --- tick ----------------------------------------------------------------------------
+
+    async def _run(self):
+        while True:
+            await self.clock.wait_tick()
+            try:
+                self.tick()
+            except Exception:
+                # A failing tick must not stop the board: log it, count it, go on.
+                self.errors += 1
+                log.exception("%s board: tick failed", self.SCHEME)
+
+    def tick(self):
+        """One tick: receive, process every channel natively, transmit, dispatch events."""
+        self._receive(self._rx)
+        self._engine.tick(self._rx, out=self._tx)
+        self._transmit(self._tx)
+        for ev in self._engine.events():
+            ch = self.channels[ev.channel]
+            if ev.kind == "digit_on":
+                if ch.state is ChannelState.CONNECTED:
+                    ch._digit(ev.digit)
+            elif ev.kind == "play_done":
+                ch._play_done(ev.prompt, ev.reason)
+        self._signalling(self._rx)
+        for ch in self.channels:
+            if ch._recorder is not None:
+                ch._recorder.on_tick()
+
+    # --- prompts ---------------------------------------------------------------------------
+
+    def load_prompt(self, prompt):
+        """int16 samples at 8 kHz from an array or a file path (cached by path)."""
+        if isinstance(prompt, np.ndarray):
+            if prompt.dtype != np.int16:
+                raise ValueError(f"prompt array must be int16 at 8 kHz, got {prompt.dtype}")
+            return prompt
+        path = os.fspath(prompt)
+        cached = self._prompt_cache.get(path)
+        if cached is None:
+            from voiceboard.audio import read_audio
+            cached, _ = read_audio(path)
+            self._prompt_cache[path] = cached
+        return cached
+
+    # --- backend hooks -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _open(self):
+        """Open the device or the emulation."""
+
+    @abc.abstractmethod
+    async def _close(self):
+        """Release the device."""
+
+    @abc.abstractmethod
+    def _receive(self, rx):
+        """Fill ``rx`` (int16, channels x tick) with this tick's received samples."""
+
+    @abc.abstractmethod
+    def _transmit(self, tx):
+        """Send this tick's transmit samples (int16, channels x tick)."""
+
+    @abc.abstractmethod
+    def _set_hook(self, channel, offhook):
+        """Go off-hook (True) or on-hook (False)."""
+
+    def _signalling(self, rx):
+        """Per-tick line signalling: rings, caller ID, disconnect supervision, alarms."""
+
+    async def _flash(self, channel, ms):
+        raise ChannelStateError(f"{self.SCHEME} board: flash is not supported")
+
+    async def _dial(self, channel, number, dialtone_timeout, answer_timeout):
+        raise ChannelStateError(f"{self.SCHEME} board: dialing is not supported")
