@@ -57,7 +57,7 @@ _DTMF_DELIMITERS = "ABCD*#"
 # Digits further apart than this belong to different DTMF caller IDs (ms).
 _DTMF_GROUP_GAP_MS = 500
 
-_DATE_RE = re.compile(r"(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9]")
+DATE_PATTERN = re.compile(r"(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9]")
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class CallerId:
         if self.number is not None and (not self.number or not self.number.isascii()
                                         or not self.number.isdigit()):
             raise ValueError(f"caller ID number {self.number!r}: only the digits 0-9 are allowed")
-        if self.date is not None and not _DATE_RE.fullmatch(self.date):
+        if self.date is not None and not DATE_PATTERN.fullmatch(self.date):
             raise ValueError(f"caller ID date {self.date!r} is not MMDDHHMM (e.g. 03171656)")
         for field in ("number_absent", "name_absent"):
             value = getattr(self, field)

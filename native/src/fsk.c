@@ -80,8 +80,8 @@ vb_fsk_tx_state_t *vb_fsk_tx_init(vb_fsk_tx_state_t *s, const vb_fsk_spec_t *spe
     s->allocated = allocated;
     s->spec = *spec;
     s->amplitude = VB_DBM0_RMS*sqrtf(2.0f)*powf(10.0f, level_dbm0/20.0f);
-    s->inc[0] = (uint32_t) llrint(spec->space_hz/VB_SAMPLE_RATE*4294967296.0);
-    s->inc[1] = (uint32_t) llrint(spec->mark_hz/VB_SAMPLE_RATE*4294967296.0);
+    s->inc[0] = (uint32_t) llrint((double) spec->space_hz/VB_SAMPLE_RATE*4294967296.0);
+    s->inc[1] = (uint32_t) llrint((double) spec->mark_hz/VB_SAMPLE_RATE*4294967296.0);
     s->rate_mbaud = llrint(spec->baud*1000.0);
     return s;
 }
