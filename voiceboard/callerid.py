@@ -54,7 +54,8 @@ DTMF_START = "A"
 DTMF_END = "C"
 DTMF_ABSENCE_CODES = {"P": "00", "O": "10"}
 _DTMF_DELIMITERS = "ABCD*#"
-# Digits further apart than this belong to different DTMF caller IDs (ms).
+# Digits further apart than this belong to different DTMF caller IDs (ms); far more than the
+# 70 ms gap between the digits of one (telephony.md §5.4).
 _DTMF_GROUP_GAP_MS = 500
 
 DATE_PATTERN = re.compile(r"(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9]")

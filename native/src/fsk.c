@@ -21,7 +21,9 @@
 #define CD_LEVEL_HYSTERESIS 0.5f    /* carrier is lost 3 dB below the minimum level */
 #define CD_SMOOTH (1.0f/64.0f)      /* power smoothing: 8 ms time constant */
 #define CD_DEBOUNCE_MS 10           /* a change must hold this long (12 bits at 1200 baud) */
-#define BAND_MARGIN_HZ 300.0        /* filter corners this far outside the two tones */
+/* Filter corners this far outside the two tones: the tones lose 1-2 dB, while noise outside
+   900-2500 Hz (Bell 202) no longer reaches the correlators or counts as in-band power. */
+#define BAND_MARGIN_HZ 300.0
 
 int vb_fsk_spec(vb_fsk_spec_t *spec, int standard)
 {
