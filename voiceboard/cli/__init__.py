@@ -9,7 +9,7 @@ import sys
 
 from voiceboard.errors import VoiceBoardError
 
-COMMANDS = ["dtmf", "tone"]
+COMMANDS = ["dtmf", "tone", "cid"]
 
 
 def build_parser():
