@@ -26,6 +26,7 @@ static const char digit_map[4][4] =
 };
 
 typedef float v8sf __attribute__((vector_size(32)));
+typedef float v4sf __attribute__((vector_size(16)));
 
 /* Windowed DFT kernels: e^{-j w_k n} times the Hann taper, for the first and the second half
    of a window, real parts in [0] and imaginary parts in [1], one lane per tone. */
@@ -35,8 +36,14 @@ static struct
     v8sf second[HOP][2];
     float hop_rot_re[TONES];    /* e^{-j w_k HOP}: removes the nominal phase advance per hop */
     float hop_rot_im[TONES];
+    void (*hop_dft)(const int16_t x[HOP], v8sf out[4], float *energy);
 } kernel;
 static pthread_once_t kernel_once = PTHREAD_ONCE_INIT;
+
+static void hop_dft_portable(const int16_t x[HOP], v8sf out[4], float *energy);
+#if defined(__x86_64__) && !defined(VB_NO_TARGET_CLONES)
+static void hop_dft_avx2(const int16_t x[HOP], v8sf out[4], float *energy);
+#endif
 
 static void kernel_init(void)
 {
@@ -71,14 +78,43 @@ static void kernel_init(void)
         kernel.hop_rot_re[k] = (float) cos(phase);
         kernel.hop_rot_im[k] = (float) -sin(phase);
     }
+    kernel.hop_dft = hop_dft_portable;
+#if defined(__x86_64__) && !defined(VB_NO_TARGET_CLONES)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")  &&  __builtin_cpu_supports("fma"))
+        kernel.hop_dft = hop_dft_avx2;
+#endif
 }
 
-/* One hop of samples into the two half-window DFTs that touch it. Two interleaved sets of
-   accumulators hide the multiply-add latency; the clone for x86-64-v3 uses AVX2 + FMA. */
+/* One hop of samples into the two half-window DFTs that touch it, and the hop's energy.
+   The portable version works on 4-wide halves (SSE width): 8-wide vectors without AVX
+   would be split by the compiler into slow scalar code. */
+static void hop_dft_portable(const int16_t x[HOP], v8sf out[4], float *energy)
+{
+    v4sf acc[8] = {{0}};
+    float e = 0.0f;
+
+    for (int n = 0;  n < HOP;  n++)
+    {
+        const v4sf *first = (const v4sf *) kernel.first[n];
+        const v4sf *second = (const v4sf *) kernel.second[n];
+        float xn = x[n];
+
+        for (int i = 0;  i < 4;  i++)
+        {
+            acc[i] += xn*first[i];
+            acc[4 + i] += xn*second[i];
+        }
+        e += xn*xn;
+    }
+    memcpy(out, acc, sizeof(acc));
+    *energy = e;
+}
+
 #if defined(__x86_64__) && !defined(VB_NO_TARGET_CLONES)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-static void hop_dft(const int16_t x[HOP], v8sf out[4], float *energy)
+/* AVX2 + FMA: two interleaved sets of accumulators hide the 4-cycle multiply-add latency. */
+__attribute__((target("arch=x86-64-v3")))
+static void hop_dft_avx2(const int16_t x[HOP], v8sf out[4], float *energy)
 {
     v8sf first_re0 = {0}, first_im0 = {0}, second_re0 = {0}, second_im0 = {0};
     v8sf first_re1 = {0}, first_im1 = {0}, second_re1 = {0}, second_im1 = {0};
@@ -107,6 +143,7 @@ static void hop_dft(const int16_t x[HOP], v8sf out[4], float *energy)
     out[3] = second_im0 + second_im1;
     *energy = e0 + e1;
 }
+#endif
 
 static float db_to_power_ratio(float db)
 {
@@ -354,14 +391,20 @@ static char classify(vb_dtmf_rx_state_t *s, const v8sf dft[4], float hop_energy)
     int row = -1;
     int col = -1;
 
-    for (int k = 0;  k < TONES;  k++)
-    {
-        /* The window that began one hop ago is complete now. */
-        re[k] = s->half_re[k] + dft[2][k];
-        im[k] = s->half_im[k] + dft[3][k];
-        /* Tone power: |X|^2 * 2 / (sum of window)^2, sum of window = WINDOW/2. */
-        power[k] = (re[k]*re[k] + im[k]*im[k])*(2.0f/((WINDOW/2)*(WINDOW/2)));
-    }
+    v8sf re_v;
+    v8sf im_v;
+    v8sf power_v;
+
+    /* The window that began one hop ago is complete now. */
+    memcpy(&re_v, s->half_re, sizeof(re_v));
+    memcpy(&im_v, s->half_im, sizeof(im_v));
+    re_v += dft[2];
+    im_v += dft[3];
+    /* Tone power: |X|^2 * 2 / (sum of window)^2, sum of window = WINDOW/2. */
+    power_v = (re_v*re_v + im_v*im_v)*(2.0f/((WINDOW/2)*(WINDOW/2)));
+    memcpy(re, &re_v, sizeof(re));
+    memcpy(im, &im_v, sizeof(im));
+    memcpy(power, &power_v, sizeof(power));
     /* Most windows hold no digit: the energy tests need no phase work. */
     if (group_max(power, 0) + group_max(power, 4) >= total*s->tone_share)
     {
@@ -369,13 +412,10 @@ static char classify(vb_dtmf_rx_state_t *s, const v8sf dft[4], float hop_energy)
         if (row >= 0)
             col = best_tone(s, 4, re, im, power, &col_re, &col_im);
     }
-    for (int k = 0;  k < TONES;  k++)
-    {
-        s->half_re[k] = dft[0][k];
-        s->half_im[k] = dft[1][k];
-        s->last_re[k] = re[k];
-        s->last_im[k] = im[k];
-    }
+    memcpy(s->half_re, &dft[0], sizeof(s->half_re));
+    memcpy(s->half_im, &dft[1], sizeof(s->half_im));
+    memcpy(s->last_re, re, sizeof(s->last_re));
+    memcpy(s->last_im, im, sizeof(s->last_im));
     s->last_hop_energy = hop_energy;
 
     if (row < 0  ||  col < 0)
@@ -504,7 +544,7 @@ static void analyse_hop(vb_dtmf_rx_state_t *s, const int16_t x[HOP])
     float previous_energy = s->last_hop_energy;
     char hit;
 
-    hop_dft(x, dft, &energy);
+    kernel.hop_dft(x, dft, &energy);
     hit = classify(s, dft, energy);
     track(s, hit, energy, previous_energy);
     s->hop++;
