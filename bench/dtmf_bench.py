@@ -1,0 +1,183 @@
+"""DTMF receiver throughput: ours (native/src/dtmf.c) against Debian's libspandsp, same run.
+
+Usage (from the repository root, after bench/setup.sh):
+    /opt/vbdev/bin/python bench/dtmf_bench.py [--minutes 10] [--rounds 5] [--passes 3]
+                                              [--block 160] [--seed 1] [--keep FILE.raw]
+
+Builds bench/dtmf_harness.c, generates a long mixed input (random digits at random levels,
+twists and frequency offsets with gaps, silence, white noise, and Mandarin and English speech
+rendered by espeak-ng and resampled to 8 kHz), then times both receivers on it through the C
+harness. Rounds alternate which receiver runs first, so a load change on the shared machine
+hits both. Every pass is one figure: the report gives the best and the median over
+rounds x passes. One real-time 8 kHz channel needs one audio second per second, so audio
+seconds per CPU second is also the number of channels one core carries (detection alone).
+The Python figure feeds voiceboard.dsp.DtmfDetector in 160-sample blocks to show the wrapper
+cost. Digits found are scored against the truth (missed / extra, by position).
+"""
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+import benchlib
+from benchlib import FS, signals, progress
+
+KEYS = signals.KEYPAD
+
+
+def ms(n):
+    """Samples in n milliseconds."""
+    return int(round(FS * n / 1000.0))
+
+
+def mixed_input(minutes, rng):
+    """The benchmark input and its truth, as a benchlib.Stream (float samples)."""
+    progress("rendering speech with espeak-ng (cmn, en-us)")
+    pool = benchlib.speech_pool(rng)
+    st = benchlib.Stream()
+    total = ms(minutes * 60_000)
+    counts = {"digits": 0, "speech": 0, "noise": 0, "silence": 0}
+    while st.n < total:
+        kind = rng.choice(["digits", "speech", "noise", "silence"], p=[0.45, 0.3, 0.15, 0.1])
+        counts[kind] += 1
+        if kind == "digits":
+            # A keyed string: every tone is inside Q.24's must-accept region with margin
+            # (on >= 50 ms, pause >= 60 ms, offset <= 1 %, twist 3 dB reverse .. 6 dB normal,
+            # per-tone level -4 .. -25 dBm0), half of the strings over white noise at >= 24 dB SNR.
+            row_dbm0 = rng.uniform(-25, -4)
+            twist = rng.uniform(-3, 6)              # > 0: high group weaker
+            col_dbm0 = float(np.clip(row_dbm0 - twist, -27, -4))
+            noisy = rng.random() < 0.5
+            snr = rng.uniform(24, 40)
+            st.add(signals.silence(rng.uniform(100, 400)), slot=False)
+            for _ in range(int(rng.integers(1, 9))):
+                d = KEYS[rng.integers(16)]
+                on = rng.uniform(50, 150)
+                off = rng.uniform(60, 200)
+                x = np.concatenate([signals.dtmf_tone(d, on, rng, row_dbm0=row_dbm0, col_dbm0=col_dbm0,
+                                                      row_offset=rng.uniform(-0.01, 0.01),
+                                                      col_offset=rng.uniform(-0.01, 0.01)),
+                                    signals.silence(off)])
+                if noisy:
+                    x += signals.white_noise(len(x), min(row_dbm0, col_dbm0) - snr, rng)
+                st.add(x, d, "digits")
+            st.add(signals.silence(rng.uniform(100, 400)), slot=False)
+        elif kind == "speech":
+            _, x = pool[rng.integers(len(pool))]
+            st.add(benchlib.set_rms_dbm0(x, rng.uniform(-28, -12)), "", "speech")
+        elif kind == "noise":
+            st.add(signals.white_noise(ms(rng.uniform(1000, 5000)), rng.uniform(-40, -15), rng), "", "noise")
+        else:
+            st.add(signals.silence(rng.uniform(300, 3000)), "", "silence")
+    progress(f"input: {st.n / FS:.0f} s; segments {counts}; {sum(len(e) for e in st.expect)} digits")
+    return st
+
+
+def talkoff(st, got):
+    """Digits reported during speech, noise and silence, by kind."""
+    out = {}
+    for kind in ("speech", "noise", "silence"):
+        out[kind] = sum(len(g) for g, k in zip(got, st.kinds) if k == kind)
+    return out
+
+
+def python_path(x16, block, runs):
+    """CPU time of DtmfDetector.feed over the input in block-sized pieces; (times, hits)."""
+    from voiceboard.dsp import DtmfDetector
+
+    times = []
+    hits = []
+    for r in range(runs):
+        hits = []
+        t0 = time.process_time()
+        with DtmfDetector() as det:
+            for pos in range(0, len(x16), block):
+                chunk = x16[pos:pos + block]
+                for e in det.feed(chunk):
+                    if e.kind == "on":
+                        hits.append((e.digit, pos + len(chunk)))
+        times.append(time.process_time() - t0)
+        progress(f"python path run {r + 1}/{runs}: {times[-1]:.2f} s CPU")
+    return times, hits
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=10.0, help="length of the mixed input (default 10)")
+    ap.add_argument("--rounds", type=int, default=5, help="timing rounds per receiver (default 5)")
+    ap.add_argument("--passes", type=int, default=3, help="passes over the input per round (default 3)")
+    ap.add_argument("--block", type=int, default=160, help="samples per call (default 160 = 20 ms)")
+    ap.add_argument("--python-runs", type=int, default=3, help="runs of the Python path (default 3)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", metavar="FILE.raw", help="also write the input to this file")
+    args = ap.parse_args()
+    for name in ("minutes", "rounds", "passes", "block", "python_runs"):
+        if getattr(args, name) <= 0:
+            benchlib.fail(f"--{name.replace('_', '-')} must be positive")
+
+    progress("building bench/dtmf_harness.c (ours + libspandsp)")
+    exe = benchlib.build_dtmf_harness()
+    rng = np.random.default_rng(args.seed)
+    st = mixed_input(args.minutes, rng)
+    x16 = signals.to_int16(st.signal())
+    audio_s = len(x16) / FS
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = args.keep or os.path.join(tmp, "mixed.raw")
+        benchlib.write_raw(raw, x16)
+
+        found = {}
+        for impl in benchlib.IMPLS:
+            r = benchlib.run_harness(exe, impl, raw, args.block, 1, listing=True)
+            if r["dropped"]:
+                benchlib.fail(f"{impl} dropped {r['dropped']} events at block {args.block}; use a smaller --block")
+            found[impl] = st.found(r["hits"])
+
+        rates = {impl: [] for impl in benchlib.IMPLS}
+        for rnd in range(args.rounds):
+            order = benchlib.IMPLS if rnd % 2 == 0 else benchlib.IMPLS[::-1]
+            for impl in order:
+                r = benchlib.run_harness(exe, impl, raw, args.block, args.passes)
+                rates[impl] += [audio_s / t for t in r["cpu"]]
+            progress(f"timing round {rnd + 1}/{args.rounds}: "
+                     + ", ".join(f"{i} {rates[i][-1]:,.0f} x real time" for i in benchlib.IMPLS))
+
+    progress(f"python path: DtmfDetector.feed in {args.block}-sample blocks")
+    py_times, py_hits = python_path(x16, args.block, args.python_runs)
+    found["python"] = st.found(py_hits)
+
+    truth = sum(len(e) for e in st.expect)
+    print(f"input: {audio_s:.1f} s of 8 kHz audio, {truth} digits, block {args.block} samples, "
+          f"seed {args.seed}; {args.rounds} rounds x {args.passes} passes per receiver")
+    print()
+    print(f"{'receiver':<28}{'best':>12}{'median':>12}   (audio s per CPU s = real-time 8 kHz channels per core)")
+    for impl in benchlib.IMPLS:
+        best, med = benchlib.best_median(rates[impl])
+        print(f"{impl + ' (C harness)':<28}{best:>12,.0f}{med:>12,.0f}")
+    py_rates = [audio_s / t for t in py_times]
+    best, med = benchlib.best_median(py_rates)
+    print(f"{'ours via DtmfDetector.feed':<28}{best:>12,.0f}{med:>12,.0f}")
+    ob, om = benchlib.best_median(rates["ours"])
+    sb, sm = benchlib.best_median(rates["spandsp"])
+    print(f"ratio ours/spandsp: best {ob / sb:.2f}, median {om / sm:.2f}")
+    # Median over pairs in the same round and pass slot: both ran under the same load.
+    paired = [o / s for o, s in zip(rates["ours"], rates["spandsp"])]
+    print(f"ratio ours/spandsp paired by round: median {statistics.median(paired):.2f} "
+          f"(min {min(paired):.2f}, max {max(paired):.2f})")
+    print(f"python wrapper cost: C harness median / Python median = {om / med:.1f}x")
+    print()
+    print(f"{'digits vs truth':<28}{'found':>8}{'missed':>8}{'extra':>8}   extra during speech/noise/silence")
+    for name in ("ours", "spandsp", "python"):
+        missed, extra = benchlib.score(st.expect, found[name])
+        to = talkoff(st, found[name])
+        print(f"{name:<28}{sum(len(g) for g in found[name]):>8}{missed:>8}{extra:>8}   "
+              f"{to['speech']}/{to['noise']}/{to['silence']}")
+    if found["python"] != found["ours"]:
+        print("NOTE: the Python path found different digits from the C harness for ours")
+
+
+if __name__ == "__main__":
+    main()
