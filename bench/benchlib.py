@@ -126,12 +126,12 @@ def render_speech(text, voice, speed=160, pitch=50):
     return y / peak if peak else y
 
 
-def speech_pool(rng):
-    """Every SPEECH sentence at two random speeds and pitches: a list of (voice, samples)."""
+def speech_pool(rng, variants=2):
+    """Every SPEECH sentence at random speeds and pitches: a list of (voice, samples)."""
     pool = []
     for voice, texts in SPEECH.items():
         for text in texts:
-            for _ in range(2):
+            for _ in range(variants):
                 pool.append((voice, render_speech(text, voice, int(rng.integers(130, 200)),
                                                   int(rng.integers(30, 80)))))
     return pool
