@@ -34,30 +34,52 @@ def progress(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def machine_line():
+    """Date, cores, CPU model and load average, for the record of a run on a shared machine."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; {model}; "
+            f"load average {load}")
+
+
 def fail(msg):
     print(f"error: {msg}", file=sys.stderr)
     sys.exit(2)
 
 
-def build_c(name, sources, libs):
-    """Compile bench/<name>.c with the given extra sources into build/bench/<name>."""
+class BuildError(Exception):
+    pass
+
+
+def build_c(name, sources, libs, flags=(), source=None):
+    """Compile bench/<source or name>.c with the given extra sources into build/bench/<name>.
+
+    Raises BuildError with the compiler's message on failure."""
     os.makedirs(BUILD, exist_ok=True)
     exe = os.path.join(BUILD, name)
-    cmd = (["gcc"] + CFLAGS + ["-I" + os.path.join(ROOT, "native", "include"),
-                               os.path.join(ROOT, "bench", name + ".c")]
+    cmd = (["gcc"] + CFLAGS + list(flags) + ["-I" + os.path.join(ROOT, "native", "include"),
+                                             os.path.join(ROOT, "bench", (source or name) + ".c")]
            + [os.path.join(ROOT, s) for s in sources] + ["-o", exe] + libs)
     try:
         subprocess.run(cmd, check=True, capture_output=True, text=True)
     except FileNotFoundError:
-        fail("gcc not found; run bench/setup.sh")
+        raise BuildError("gcc not found; run bench/setup.sh") from None
     except subprocess.CalledProcessError as e:
-        fail(f"building bench/{name}.c failed (run bench/setup.sh for libspandsp-dev):\n{e.stderr}")
+        raise BuildError(f"building bench/{name}.c failed:\n{e.stderr}") from None
     return exe
 
 
-def build_dtmf_harness():
-    return build_c("dtmf_harness", ["native/src/dtmf.c", "native/src/errors.c"],
-                   ["-lspandsp", "-lm", "-lpthread"])
+def build_dtmf_harness(name="dtmf_harness", flags=()):
+    try:
+        return build_c(name, ["native/src/dtmf.c", "native/src/errors.c"], ["-lspandsp", "-lm", "-lpthread"],
+                       flags, source="dtmf_harness")
+    except BuildError as e:
+        fail(f"{e}\n(run bench/setup.sh for gcc and libspandsp-dev)")
 
 
 def write_raw(path, x16):
@@ -157,6 +179,7 @@ class Stream:
         self.starts = []
         self.expect = []
         self.kinds = []
+        self.slot_parts = []
         self.n = 0
 
     def add(self, x, expect="", kind="case", slot=True):
@@ -165,11 +188,16 @@ class Stream:
             self.starts.append(self.n)
             self.expect.append(expect)
             self.kinds.append(kind)
+            self.slot_parts.append(x)
         self.parts.append(x)
         self.n += len(x)
 
     def signal(self):
         return np.concatenate(self.parts) if self.parts else np.zeros(0)
+
+    def kind_signal(self, kind):
+        """The slots of one kind, end to end."""
+        return np.concatenate([x for x, k in zip(self.slot_parts, self.kinds) if k == kind])
 
     def found(self, hits):
         """Digits reported in each slot, as strings."""

@@ -7,8 +7,9 @@ Usage (from the repository root, after bench/setup.sh):
 Builds bench/dtmf_harness.c, generates a long mixed input (random digits at random levels,
 twists and frequency offsets with gaps, silence, white noise, and Mandarin and English speech
 rendered by espeak-ng and resampled to 8 kHz), then times both receivers on it through the C
-harness. Rounds alternate which receiver runs first, so a load change on the shared machine
-hits both. Every pass is one figure: the report gives the best and the median over
+harness; ours also as built without its AVX2 clone (VB_NO_TARGET_CLONES), since Debian builds
+libspandsp for baseline x86-64. Rounds rotate which receiver runs first, so a load change on
+the shared machine hits all of them. Every pass is one figure: the report gives the best and the median over
 rounds x passes. One real-time 8 kHz channel needs one audio second per second, so audio
 seconds per CPU second is also the number of channels one core carries (detection alone).
 The Python figure feeds voiceboard.dsp.DtmfDetector in 160-sample blocks to show the wrapper
@@ -104,6 +105,21 @@ def python_path(x16, block, runs):
     return times, hits
 
 
+def time_receivers(receivers, raw, audio_s, rounds, passes, block, label):
+    """Audio seconds per CPU second of every pass, per receiver; rounds rotate the order."""
+    rates = {name: [] for name in receivers}
+    names = list(receivers)
+    for rnd in range(rounds):
+        for name in names[rnd % len(names):] + names[:rnd % len(names)]:
+            exe, impl = receivers[name]
+            rates[name] += [audio_s / t for t in benchlib.run_harness(exe, impl, raw, block, passes)["cpu"]]
+        if label:
+            progress(f"{label} round {rnd + 1}/{rounds}: "
+                     + ", ".join(f"{n} {statistics.median(rates[n][-passes:]):,.0f}" for n in names)
+                     + " x real time")
+    return rates
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="length of the mixed input (default 10)")
@@ -114,12 +130,17 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", metavar="FILE.raw", help="also write the input to this file")
     args = ap.parse_args()
+    started = benchlib.machine_line()
     for name in ("minutes", "rounds", "passes", "block", "python_runs"):
         if getattr(args, name) <= 0:
             benchlib.fail(f"--{name.replace('_', '-')} must be positive")
 
-    progress("building bench/dtmf_harness.c (ours + libspandsp)")
+    progress("building bench/dtmf_harness.c (ours + libspandsp), also without the AVX2 clone")
     exe = benchlib.build_dtmf_harness()
+    # Debian builds libspandsp for baseline x86-64; this build shows ours on the same footing.
+    exe_generic = benchlib.build_dtmf_harness("dtmf_harness_generic", ["-DVB_NO_TARGET_CLONES"])
+    receivers = {"ours": (exe, "ours"), "ours, generic x86-64": (exe_generic, "ours"),
+                 "spandsp": (exe, "spandsp")}
     rng = np.random.default_rng(args.seed)
     st = mixed_input(args.minutes, rng)
     x16 = signals.to_int16(st.signal())
@@ -136,44 +157,57 @@ def main():
                 benchlib.fail(f"{impl} dropped {r['dropped']} events at block {args.block}; use a smaller --block")
             found[impl] = st.found(r["hits"])
 
-        rates = {impl: [] for impl in benchlib.IMPLS}
-        for rnd in range(args.rounds):
-            order = benchlib.IMPLS if rnd % 2 == 0 else benchlib.IMPLS[::-1]
-            for impl in order:
-                r = benchlib.run_harness(exe, impl, raw, args.block, args.passes)
-                rates[impl] += [audio_s / t for t in r["cpu"]]
-            progress(f"timing round {rnd + 1}/{args.rounds}: "
-                     + ", ".join(f"{i} {rates[i][-1]:,.0f} x real time" for i in benchlib.IMPLS))
+        rates = time_receivers(receivers, raw, audio_s, args.rounds, args.passes, args.block, "timing")
+
+        by_kind = {}
+        for kind in ("digits", "speech", "noise", "silence"):
+            part = signals.to_int16(st.kind_signal(kind))
+            path = os.path.join(tmp, kind + ".raw")
+            benchlib.write_raw(path, part)
+            by_kind[kind] = (len(part) / FS, time_receivers(receivers, path, len(part) / FS, 3, args.passes,
+                                                            args.block, None))
+            progress(f"content {kind}: {len(part) / FS:.0f} s timed")
 
     progress(f"python path: DtmfDetector.feed in {args.block}-sample blocks")
     py_times, py_hits = python_path(x16, args.block, args.python_runs)
     found["python"] = st.found(py_hits)
 
     truth = sum(len(e) for e in st.expect)
+    print(f"started {started}")
+    print(f"ended   {benchlib.machine_line()}")
     print(f"input: {audio_s:.1f} s of 8 kHz audio, {truth} digits, block {args.block} samples, "
           f"seed {args.seed}; {args.rounds} rounds x {args.passes} passes per receiver")
     print()
-    print(f"{'receiver':<28}{'best':>12}{'median':>12}   (audio s per CPU s = real-time 8 kHz channels per core)")
-    for impl in benchlib.IMPLS:
-        best, med = benchlib.best_median(rates[impl])
-        print(f"{impl + ' (C harness)':<28}{best:>12,.0f}{med:>12,.0f}")
+    print(f"{'receiver':<30}{'best':>10}{'median':>10}   audio s per CPU s = real-time 8 kHz channels per core")
+    for name in receivers:
+        best, med = benchlib.best_median(rates[name])
+        print(f"{name + ' (C harness)':<30}{best:>10,.0f}{med:>10,.0f}")
     py_rates = [audio_s / t for t in py_times]
-    best, med = benchlib.best_median(py_rates)
-    print(f"{'ours via DtmfDetector.feed':<28}{best:>12,.0f}{med:>12,.0f}")
-    ob, om = benchlib.best_median(rates["ours"])
-    sb, sm = benchlib.best_median(rates["spandsp"])
-    print(f"ratio ours/spandsp: best {ob / sb:.2f}, median {om / sm:.2f}")
-    # Median over pairs in the same round and pass slot: both ran under the same load.
-    paired = [o / s for o, s in zip(rates["ours"], rates["spandsp"])]
-    print(f"ratio ours/spandsp paired by round: median {statistics.median(paired):.2f} "
-          f"(min {min(paired):.2f}, max {max(paired):.2f})")
-    print(f"python wrapper cost: C harness median / Python median = {om / med:.1f}x")
+    pb, pm = benchlib.best_median(py_rates)
+    print(f"{'ours via DtmfDetector.feed':<30}{pb:>10,.0f}{pm:>10,.0f}")
     print()
-    print(f"{'digits vs truth':<28}{'found':>8}{'missed':>8}{'extra':>8}   extra during speech/noise/silence")
+    sb, sm = benchlib.best_median(rates["spandsp"])
+    for name in ("ours", "ours, generic x86-64"):
+        ob, om = benchlib.best_median(rates[name])
+        # Pairs from the same round and pass slot ran under about the same machine load.
+        paired = [o / s for o, s in zip(rates[name], rates["spandsp"])]
+        print(f"ratio {name}/spandsp: best/best {ob / sb:.2f}, median/median {om / sm:.2f}, "
+              f"paired median {statistics.median(paired):.2f} (range {min(paired):.2f} .. {max(paired):.2f})")
+    om = benchlib.best_median(rates["ours"])[1]
+    print(f"Python wrapper: C harness median / DtmfDetector.feed median = {om / pm:.1f}x")
+    print()
+    print("by content (median audio s per CPU s, 3 rounds):")
+    print(f"{'content':<10}{'seconds':>9}" + "".join(f"{n:>24}" for n in receivers) + f"{'ours/spandsp':>15}")
+    for kind, (secs, r) in by_kind.items():
+        meds = {n: statistics.median(r[n]) for n in receivers}
+        print(f"{kind:<10}{secs:>9.0f}" + "".join(f"{meds[n]:>24,.0f}" for n in receivers)
+              + f"{meds['ours'] / meds['spandsp']:>15.2f}")
+    print()
+    print(f"{'digits vs truth':<30}{'found':>8}{'missed':>8}{'extra':>8}   extra during speech/noise/silence")
     for name in ("ours", "spandsp", "python"):
         missed, extra = benchlib.score(st.expect, found[name])
         to = talkoff(st, found[name])
-        print(f"{name:<28}{sum(len(g) for g in found[name]):>8}{missed:>8}{extra:>8}   "
+        print(f"{name:<30}{sum(len(g) for g in found[name]):>8}{missed:>8}{extra:>8}   "
               f"{to['speech']}/{to['noise']}/{to['silence']}")
     if found["python"] != found["ours"]:
         print("NOTE: the Python path found different digits from the C harness for ours")

@@ -229,6 +229,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--block", type=int, default=160, help="samples per call (default 160 = 20 ms)")
     args = ap.parse_args()
+    started = benchlib.machine_line()
     if args.block <= 0:
         benchlib.fail("--block must be positive")
 
@@ -264,6 +265,7 @@ def main():
                   for impl in benchlib.IMPLS}
 
     w = max(len(pt.name) for pt, _ in rows) + 2
+    print(f"{started}; seed {args.seed}, block {args.block}")
     print(f"{'point':<{w}}{'ours':<34}{'spandsp':<34}ours >= spandsp")
     worse = []
     for pt, res in rows:
