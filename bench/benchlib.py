@@ -83,13 +83,19 @@ def build_dtmf_harness(name="dtmf_harness", flags=()):
 
 
 def write_raw(path, x16):
-    np.asarray(x16, dtype="<i2").tofile(path)
+    try:
+        np.asarray(x16, dtype="<i2").tofile(path)
+    except OSError as e:
+        fail(f"{path}: cannot write ({e.strerror})")
 
 
 def run_harness(exe, impl, path, block=160, passes=1, listing=False):
     """Run the harness; return dict(hits=[(digit, pos)], cpu=[seconds per pass], samples, dropped)."""
     cmd = [exe, impl, path, "-b", str(block), "-n", str(passes)] + (["-e"] if listing else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        fail(f"{' '.join(cmd)}: {done.stderr.strip() or 'exit status %d' % done.returncode}")
+    out = done.stdout.splitlines()
     summary = dict(kv.split("=", 1) for kv in out[-1].split())
     hits = []
     for line in out[:-1]:

@@ -9,10 +9,10 @@ twists and frequency offsets with gaps, silence, white noise, and Mandarin and E
 rendered by espeak-ng and resampled to 8 kHz), then times both receivers on it through the C
 harness; ours also as built without its AVX2 clone (VB_NO_TARGET_CLONES), since Debian builds
 libspandsp for baseline x86-64. Rounds rotate which receiver runs first, so a load change on
-the shared machine hits all of them. Every pass is one figure: the report gives the best and the median over
-rounds x passes. One real-time 8 kHz channel needs one audio second per second, so audio
+the shared machine hits all of them. Every pass is one figure: the report gives the best and
+the median over rounds x passes. One real-time 8 kHz channel needs one audio second per second, so audio
 seconds per CPU second is also the number of channels one core carries (detection alone).
-The Python figure feeds voiceboard.dsp.DtmfDetector in 160-sample blocks to show the wrapper
+The Python figure feeds voiceboard.dsp.DtmfDetector in --block pieces to show the wrapper
 cost. Digits found are scored against the truth (missed / extra, by position).
 """
 import argparse
@@ -48,7 +48,7 @@ def mixed_input(minutes, rng):
         if kind == "digits":
             # A keyed string: every tone is inside Q.24's must-accept region with margin
             # (on >= 50 ms, pause >= 60 ms, offset <= 1 %, twist 3 dB reverse .. 6 dB normal,
-            # per-tone level -4 .. -25 dBm0), half of the strings over white noise at >= 24 dB SNR.
+            # per-tone level -4 .. -27 dBm0), half of the strings over white noise at >= 24 dB SNR.
             row_dbm0 = rng.uniform(-25, -4)
             twist = rng.uniform(-3, 6)              # > 0: high group weaker
             col_dbm0 = float(np.clip(row_dbm0 - twist, -27, -4))
