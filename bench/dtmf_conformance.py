@@ -179,7 +179,7 @@ def build_points(rng, seed):
     for voice, x in benchlib.speech_pool(np.random.default_rng(seed + 1), variants=4):
         for level in (-20.0, -10.0):
             st.add(np.concatenate([benchlib.set_rms_dbm0(x, level), signals.silence(TAIL_MS)]), "", voice)
-    pts.append(Point(f"speech cmn+en, {st.n / FS:.0f} s, -20/-10 dBm0 rms", "reject", st))
+    pts.append(Point(f"speech cmn+en, {st.n / FS:.0f} s, -20/-10 dBm0 rms (extra)", "reject", st))
     return pts
 
 
@@ -295,7 +295,11 @@ def main():
     print("Python wrapper (DtmfDetector.feed) vs C harness for ours: "
           + ("same digits at the same positions on every point" if not python_mismatch
              else "DIFFERENT on: " + "; ".join(python_mismatch)))
-    print("ours at least as good as spandsp on every point: " + ("yes" if not worse else "NO (" + "; ".join(worse) + ")"))
+    asked = [name for name in worse if "(extra)" not in name]
+    extra = [name for name in worse if "(extra)" in name]
+    print("ours at least as good as spandsp on every requested point: "
+          + ("yes" if not asked else "NO (" + "; ".join(asked) + ")"))
+    print("... and on the extra points: " + ("yes" if not extra else "NO (" + "; ".join(extra) + ")"))
 
 
 if __name__ == "__main__":
