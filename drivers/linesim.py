@@ -1,0 +1,406 @@
+"""The line simulator: the exchange at the far end of an analog board's lines, and the people
+on those lines.
+
+Everything it sends is real signal: ringing voltage in the region's cadence, caller ID as
+Bell 202 / V.23 FSK or DTMF between the rings, keys pressed as DTMF audio (level, twist,
+timing, noise), speech from files, dial tone, ringback, busy, congestion and SIT from the
+region's tone table, and disconnect as an open-switch interval (battery removed) and/or busy
+tone. What it hears, it hears through its own media engine (a :class:`voiceboard.dsp.Board`
+on the exchange side): the board's prompts, the digits the board dials, and the tones a
+caller waits for are all taken from the audio.
+
+The exchange is ticked by the board it faces (in-process) so both ends share one media clock;
+callers are coroutines on the same event loop, driven by scripts (:mod:`drivers.scripts`) or by
+Python code.
+"""
+import asyncio
+import dataclasses
+import enum
+import logging
+
+import numpy as np
+
+from voiceboard import callerid, dsp, tones
+from drivers.lines import RING_VRMS
+
+log = logging.getLogger("voiceboard.linesim")
+
+LOOP_SECONDS = 10.0         # length of a rendered loop of a repeating tone
+
+
+class CallEnded(Exception):
+    """The other side hung up while a caller was waiting for something."""
+
+
+class PortState(enum.Enum):
+    IDLE = "idle"
+    RINGING = "ringing"             # ringing the board (an incoming call for it)
+    CONNECTED = "connected"
+    CLEARING = "clearing"           # the subscriber hung up; waiting for the board to clear
+    DIALTONE = "dialtone"           # the board went off-hook to dial
+    ROUTING = "routing"             # the board dialled; ringback, busy, ... playing
+
+
+@dataclasses.dataclass
+class Destination:
+    """What happens when the board dials a number (the exchange's directory entry).
+
+    outcome: "answer" (after ``answer_after`` seconds of ringback, then ``greeting`` is
+    played: int16 samples), "busy", "congestion", "vacant" (SIT), "no_answer" (ringback for
+    ever).
+    """
+    outcome: str = "answer"
+    answer_after: float = 4.0
+    greeting: object = None
+
+
+class ExchangePort:
+    """One line of the exchange, and the API a simulated person uses on it."""
+
+    def __init__(self, exchange, number):
+        self.exchange = exchange
+        self.number = number
+        self.state = PortState.IDLE
+        self.heard = []                 # int16 chunks the board sent while listening
+        self.dialled = ""               # digits the board dialled (outbound calls)
+        self._answered = None           # future: the board answered our ring
+        self._ring_elapsed = 0
+        self._rings = 0
+        self._max_rings = 0
+        self._cid_signal = None
+        self._cid_at = None
+        self._loop_tone = None
+        self._clear_ticks = 0
+        self._route_ticks = 0
+        self._destination = None
+        self._idle_event = asyncio.Event()
+        self._idle_event.set()
+        self._prompt_waiters = {}
+
+    def __repr__(self):
+        return f"<ExchangePort {self.number} {self.state.value}>"
+
+    # --- what a caller does -----------------------------------------------------------------
+
+    async def call(self, caller_id=None, cid_mode="bell202", max_rings=10, cid_level_dbm0=-14.0):
+        """Ring the board's port with an optional caller ID; True once it answers, False if
+        ``max_rings`` go by unanswered."""
+        if self.state is not PortState.IDLE:
+            raise RuntimeError(f"port {self.number}: call() while {self.state.value}")
+        ex = self.exchange
+        self._answered = asyncio.get_running_loop().create_future()
+        self._rings = 0
+        self._ring_elapsed = 0
+        self._max_rings = max_rings
+        self._cid_signal = None
+        if caller_id is not None:
+            self._cid_signal = callerid.onhook_signal(caller_id, mode=cid_mode, level_dbm0=cid_level_dbm0)
+            if cid_mode == "dtmf":
+                # DTMF caller ID goes before the first ring (telephony.md §5.3, China optional).
+                ex.engine.play(self.number, self._cid_signal)
+                self._ring_elapsed = -int(round((self._cid_signal.size / dsp.SAMPLE_RATE + 0.35) / ex.tick_s))
+                self._cid_signal = None
+        self._set(PortState.RINGING)
+        return await self._answered
+
+    async def press(self, digits, level_dbm0=-10.0, twist_db=0.0, on_ms=80, off_ms=80,
+                    noise_dbm0=None, codec=None):
+        """Press keys: DTMF audio towards the board, waits until it has been sent."""
+        audio = dsp.dtmf_samples(digits, level_dbm0=level_dbm0, twist_db=twist_db, on_ms=on_ms, off_ms=off_ms)
+        await self.send(audio, noise_dbm0=noise_dbm0, codec=codec)
+
+    async def send(self, samples, noise_dbm0=None, codec=None):
+        """Send audio (int16 at 8 kHz, or a WAV path) to the board and wait until it is out."""
+        self._require_connected("send")
+        if not isinstance(samples, np.ndarray):
+            from voiceboard.audio import read_audio
+            samples, _ = read_audio(samples)
+        if noise_dbm0 is not None:
+            noise = self.exchange.rng.standard_normal(samples.size) * 16141.0 * 10 ** (noise_dbm0 / 20)
+            samples = np.clip(np.round(samples + noise), -32768, 32767).astype(np.int16)
+        if codec == "alaw":
+            samples = dsp.alaw2lin(dsp.lin2alaw(samples))
+        elif codec == "ulaw":
+            samples = dsp.ulaw2lin(dsp.lin2ulaw(samples))
+        done = asyncio.get_running_loop().create_future()
+        pid = self.exchange.engine.play(self.number, samples)
+        self._prompt_waiters[pid] = done
+        await self._until(done)
+
+    async def wait(self, seconds):
+        """Do nothing for ``seconds`` (still on the line)."""
+        await self._until(asyncio.ensure_future(asyncio.sleep(seconds)))
+
+    async def listen(self, seconds):
+        """Hear the board for ``seconds``; return what was heard (int16)."""
+        self._require_connected("listen")
+        engine = self.exchange.engine
+        engine.take_recording(self.number)
+        engine.start_record(self.number, int((seconds + 1) * dsp.SAMPLE_RATE))
+        try:
+            await self._until(asyncio.ensure_future(asyncio.sleep(seconds)), allow_end=True)
+        finally:
+            engine.stop_record(self.number)
+        heard = engine.take_recording(self.number)
+        self.heard.append(heard)
+        return heard
+
+    async def wait_for(self, kinds=("silence",), timeout=30.0, **cpd_options):
+        """Listen until the call-progress detector reports one of ``kinds`` ("silence",
+        "voice", or a tone name such as "busy"); return that name, or None on timeout."""
+        self._require_connected("wait_for")
+        detector = dsp.CallProgressDetector(self.exchange.region.name, **cpd_options)
+        engine = self.exchange.engine
+        engine.take_recording(self.number)
+        engine.start_record(self.number, int(2 * dsp.SAMPLE_RATE))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while loop.time() < deadline:
+                await self._until(asyncio.ensure_future(asyncio.sleep(self.exchange.tick_s)), allow_end=True)
+                for ev in detector.feed(engine.take_recording(self.number)):
+                    name = ev.tone if ev.kind == "tone" else ev.kind
+                    if name in kinds:
+                        return name
+                if self.state is not PortState.CONNECTED:
+                    raise CallEnded(f"port {self.number}: the board hung up")
+            return None
+        finally:
+            engine.stop_record(self.number)
+            detector.close()
+
+    async def hangup(self):
+        """Hang up: the exchange signals the disconnect to the board (see Exchange)."""
+        if self.state in (PortState.RINGING,):
+            self._set(PortState.IDLE)
+            self.exchange.bank.ring_v[self.number] = 0.0
+            return
+        if self.state is PortState.CONNECTED:
+            self.exchange.engine.stop_play(self.number)
+            self._start_clearing()
+
+    async def wait_idle(self, timeout=None):
+        """Wait until the board has cleared the line."""
+        await asyncio.wait_for(self._idle_event.wait(), timeout)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _require_connected(self, what):
+        if self.state is not PortState.CONNECTED:
+            raise CallEnded(f"port {self.number}: {what}() on a line that is {self.state.value}")
+
+    async def _until(self, awaitable, allow_end=False):
+        """Wait for something, unless the board hangs up first (CallEnded)."""
+        idle = asyncio.ensure_future(self._idle_event.wait())
+        try:
+            done, _ = await asyncio.wait({awaitable, idle}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            idle.cancel()
+        if awaitable not in done:
+            awaitable.cancel()
+            if not allow_end:
+                raise CallEnded(f"port {self.number}: the board hung up")
+
+    def _set(self, state):
+        self.state = state
+        if state is PortState.IDLE:
+            self._idle_event.set()
+        else:
+            self._idle_event.clear()
+
+    def _start_clearing(self):
+        ex = self.exchange
+        self._set(PortState.CLEARING)
+        self._clear_ticks = 0
+        if "battery" in ex.disconnect:
+            ex.bank.battery[self.number] = False
+        if "busy" in ex.disconnect:
+            self._loop(ex.region.tone("busy").name)
+
+    def _loop(self, tone_name):
+        """Play a region tone for as long as the state lasts."""
+        self.exchange.engine.stop_play(self.number)
+        self._loop_tone = tone_name
+        self.exchange.engine.play(self.number, self.exchange.tone_loop(tone_name))
+
+    def _stop_loop(self):
+        if self._loop_tone is not None:
+            self._loop_tone = None
+            self.exchange.engine.stop_play(self.number)
+
+    # --- per tick ---------------------------------------------------------------------------------
+
+    def _tick(self, offhook):
+        ex = self.exchange
+        if self._loop_tone is not None and ex.engine.queued(self.number) < ex.tick_samples * 10:
+            ex.engine.play(self.number, ex.tone_loop(self._loop_tone))
+        state = self.state
+        if state is PortState.IDLE:
+            if offhook:
+                # The board seized the line to dial: dial tone, then digits.
+                self.dialled = ""
+                self._set(PortState.DIALTONE)
+                self._loop("dial")
+                self._route_ticks = 0
+        elif state is PortState.RINGING:
+            self._ring_tick(offhook)
+        elif state is PortState.CONNECTED:
+            if not offhook:
+                # The board hung up first.
+                ex.engine.stop_play(self.number)
+                self._stop_loop()
+                self._set(PortState.IDLE)
+        elif state is PortState.CLEARING:
+            self._clear_ticks += 1
+            if self._clear_ticks * ex.tick_s >= ex.open_switch_s:
+                ex.bank.battery[self.number] = True
+            if not offhook or self._clear_ticks * ex.tick_s >= ex.clear_timeout_s:
+                ex.bank.battery[self.number] = True
+                self._stop_loop()
+                self._set(PortState.IDLE)
+        elif state in (PortState.DIALTONE, PortState.ROUTING):
+            if not offhook:
+                self._stop_loop()
+                self._set(PortState.IDLE)
+            else:
+                self._route_tick()
+
+    def _ring_tick(self, offhook):
+        ex = self.exchange
+        if offhook:
+            # Answered: ringing and any caller-ID transmission stop.
+            ex.bank.ring_v[self.number] = 0.0
+            ex.engine.stop_play(self.number)
+            self._set(PortState.CONNECTED)
+            if not self._answered.done():
+                self._answered.set_result(True)
+            return
+        on_ms, off_ms = ex.region.ring_cadence_ms[0], ex.region.ring_cadence_ms[1]
+        cycle = int(round((on_ms + off_ms) / 1000 / ex.tick_s))
+        on_ticks = int(round(on_ms / 1000 / ex.tick_s))
+        t = self._ring_elapsed
+        self._ring_elapsed += 1
+        if t < 0:
+            return                          # DTMF caller ID still going, before ring 1
+        phase = t % cycle
+        ringing = phase < on_ticks
+        ex.bank.ring_v[self.number] = RING_VRMS if ringing else 0.0
+        if phase == 0:
+            self._rings += 1
+            if self._rings > self._max_rings:
+                ex.bank.ring_v[self.number] = 0.0
+                self._set(PortState.IDLE)
+                if not self._answered.done():
+                    self._answered.set_result(False)
+                return
+        if self._rings == 1 and self._cid_signal is not None and phase == on_ticks + ex.cid_delay_ticks:
+            # FSK caller ID between the first and second ring (GR-30, China: §5.3).
+            ex.engine.play(self.number, self._cid_signal)
+            self._cid_signal = None
+
+    def _route_tick(self):
+        ex = self.exchange
+        self._route_ticks += 1
+        if self.state is PortState.DIALTONE:
+            if self.dialled and self._route_ticks * ex.tick_s >= ex.interdigit_s:
+                self._route()
+            elif not self.dialled and self._route_ticks * ex.tick_s >= ex.dialtone_timeout_s:
+                self._set(PortState.ROUTING)
+                self._loop("congestion")
+            return
+        dest = self._destination
+        if dest is not None and dest.outcome == "answer" and self._route_ticks * ex.tick_s >= dest.answer_after:
+            self._stop_loop()
+            self._set(PortState.CONNECTED)
+            if dest.greeting is not None:
+                ex.engine.play(self.number, dest.greeting)
+            self._destination = None
+
+    def _digit(self, digit):
+        if self.state is PortState.DIALTONE:
+            if not self.dialled:
+                self._stop_loop()
+            self.dialled += digit
+            self._route_ticks = 0
+
+    def _route(self):
+        ex = self.exchange
+        dest = ex.directory.get(self.dialled, Destination("vacant"))
+        self._destination = dest
+        self._route_ticks = 0
+        self._set(PortState.ROUTING)
+        tone = {"answer": "ringback", "no_answer": "ringback", "busy": "busy",
+                "congestion": "congestion", "vacant": "sit"}[dest.outcome]
+        self._loop(tone)
+
+    def _prompt_done(self, prompt):
+        done = self._prompt_waiters.pop(prompt, None)
+        if done is not None and not done.done():
+            done.set_result(None)
+
+
+class Exchange:
+    """The far end of a :class:`drivers.lines.LineBank`.
+
+    Parameters
+    ----------
+    bank : LineBank
+    region : str
+        Tone table and ring cadence (telephony.md §4).
+    disconnect : str
+        How a subscriber's hangup reaches the board: "battery" (open-switch interval of
+        ``open_switch_s``), "busy" (busy tone until the board clears) or "battery+busy".
+    directory : dict
+        Number -> :class:`Destination`, for calls the board places.
+    """
+
+    def __init__(self, bank, region="cn", disconnect="battery+busy", open_switch_s=0.8,
+                 clear_timeout_s=30.0, directory=None, seed=0, cid_delay_s=0.6,
+                 interdigit_s=3.0, dialtone_timeout_s=10.0):
+        if disconnect not in ("battery", "busy", "battery+busy"):
+            raise ValueError(f"disconnect must be battery, busy or battery+busy, got {disconnect!r}")
+        self.bank = bank
+        self.region = tones.region(region)
+        self.tick_samples = bank.tick
+        self.tick_s = bank.tick / dsp.SAMPLE_RATE
+        self.disconnect = disconnect
+        self.open_switch_s = open_switch_s
+        self.clear_timeout_s = clear_timeout_s
+        self.interdigit_s = interdigit_s
+        self.dialtone_timeout_s = dialtone_timeout_s
+        # GR-30 / China: FSK starts 500-2000 ms after the end of ring 1 (telephony.md §5.3).
+        self.cid_delay_ticks = int(round(cid_delay_s / self.tick_s))
+        self.directory = dict(directory or {})
+        self.rng = np.random.default_rng(seed)
+        self.engine = dsp.Board(bank.lines, tick=bank.tick)
+        self.ports = [ExchangePort(self, i) for i in range(bank.lines)]
+        self._loops = {}
+
+    def close(self):
+        self.engine.close()
+
+    def tone_loop(self, name):
+        """A whole number of cycles of a region tone, about LOOP_SECONDS long (cached)."""
+        loop = self._loops.get(name)
+        if loop is None:
+            tone = self.region.tone(name)
+            cycle_ms = sum(s.on_ms + s.off_ms for s in tone.segments if s.repeat) or 1000
+            cycles = max(1, int(LOOP_SECONDS * 1000 // cycle_ms))
+            loop = dsp.tone_samples(name, self.region.name, seconds=cycles * cycle_ms / 1000)
+            self._loops[name] = loop
+        return loop
+
+    def tick(self):
+        """One tick of every line: hear what the board sent last tick, produce this tick."""
+        bank = self.bank
+        self.engine.tick(bank.up, out=bank.down)
+        for ev in self.engine.events():
+            port = self.ports[ev.channel]
+            if ev.kind == "digit_on":
+                port._digit(ev.digit)
+            elif ev.kind == "play_done":
+                port._prompt_done(ev.prompt)
+        offhook = bank.offhook
+        for port in self.ports:
+            if port.state is not PortState.IDLE or offhook[port.number]:
+                port._tick(bool(offhook[port.number]))
