@@ -26,7 +26,7 @@ def _progress(label):
     start = time.monotonic()
 
     def show(done, total, item):
-        if done == total or done % 5 == 0:
+        if done == total or done % max(1, total // 20) == 0:  # about every 5 %
             rate = done / max(time.monotonic() - start, 1e-9)
             sys.stderr.write(f"\r{label}: {done}/{total} items ({item.material}) {rate:.1f} items/s   ")
             if done == total:
