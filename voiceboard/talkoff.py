@@ -326,6 +326,9 @@ def note_hz(midi):
     return 440.0 * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69.0) / 12.0)
 
 
+# The music numbers below are synthesis choices, not spec values: note lengths of 80-600 ms
+# and the sustained intervals come from the talk-off requirement of this task; vibrato of
+# 4.5-6.5 Hz and up to about 1 % depth is the usual range of sung and bowed vibrato.
 # Harmonic amplitudes (fundamental first), envelope (attack s, release s, decay time constant
 # s or 0 for sustained), inharmonicity B (partial k at k*sqrt(1+B k^2)), vibrato depth (fraction).
 _TIMBRES = {
