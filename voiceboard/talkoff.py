@@ -50,7 +50,7 @@ DBM0_RMS = 16141.0  # RMS of a 0 dBm0 sine in 16-bit linear (reference/telephony
 GENERATOR_VERSION = 1  # part of every cache key: bump when rendering changes
 ESPEAK = "espeak-ng"
 
-# Active speech level on the line: -15 to -25 dBm0 (the talk-off requirement of this task;
+# Active speech level on the line: -15 to -25 dBm0 (the talk-off requirement, docs/talkoff.md;
 # P.56 active level). Music is set to the same range.
 LEVEL_RANGE_DBM0 = (-25.0, -15.0)
 # espeak-ng -s is words per minute (default 175) and -p pitch 0-99 (default 50): a spread
@@ -327,7 +327,7 @@ def note_hz(midi):
 
 
 # The music numbers below are synthesis choices, not spec values: note lengths of 80-600 ms
-# and the sustained intervals come from the talk-off requirement of this task; vibrato of
+# and the sustained intervals come from the talk-off requirement (docs/talkoff.md); vibrato of
 # 4.5-6.5 Hz and up to about 1 % depth is the usual range of sung and bowed vibrato.
 # Harmonic amplitudes (fundamental first), envelope (attack s, release s, decay time constant
 # s or 0 for sustained), inharmonicity B (partial k at k*sqrt(1+B k^2)), vibrato depth (fraction).
