@@ -25,6 +25,9 @@ static const char digit_map[4][4] =
     {'*', '0', '#', 'D'}
 };
 
+#define GAIN_STEPS_PER_HZ 4
+#define GAIN_STEPS (125*GAIN_STEPS_PER_HZ)     /* up to the +-125 Hz the phase test can see */
+
 typedef float v8sf __attribute__((vector_size(32)));
 typedef float v4sf __attribute__((vector_size(16)));
 
@@ -36,6 +39,10 @@ static struct
     v8sf second[HOP][2];
     float hop_rot_re[TONES];    /* e^{-j w_k HOP}: removes the nominal phase advance per hop */
     float hop_rot_im[TONES];
+    v8sf rot1[2];               /* e^{-j w_k HOP} and e^{-j w_k 2 HOP}, real and imaginary */
+    v8sf rot2[2];
+    /* Power gain of the combined window for a tone off its bin by i/GAIN_STEPS_PER_HZ Hz. */
+    float gain[GAIN_STEPS + 1];
     void (*hop_dft)(const int16_t x[HOP], v8sf out[4], float *energy);
 } kernel;
 static pthread_once_t kernel_once = PTHREAD_ONCE_INIT;
@@ -77,6 +84,37 @@ static void kernel_init(void)
 
         kernel.hop_rot_re[k] = (float) cos(phase);
         kernel.hop_rot_im[k] = (float) -sin(phase);
+        kernel.rot1[0][k] = (float) cos(phase);
+        kernel.rot1[1][k] = (float) -sin(phase);
+        kernel.rot2[0][k] = (float) cos(2.0*phase);
+        kernel.rot2[1][k] = (float) -sin(2.0*phase);
+    }
+    for (int i = 0;  i <= GAIN_STEPS;  i++)
+    {
+        /* |sum w(n) e^{j d n}|^2 / (sum w)^2 for the three overlapped Hann windows. */
+        double d = 2.0*M_PI*i/GAIN_STEPS_PER_HZ/VB_SAMPLE_RATE;
+        double sum_re = 0.0;
+        double sum_im = 0.0;
+        double sum_w = 0.0;
+
+        for (int n = 0;  n < 2*WINDOW;  n++)
+        {
+            double w = 0.0;
+
+            for (int start = 0;  start <= WINDOW;  start += HOP)
+            {
+                if (n >= start  &&  n < start + WINDOW)
+                {
+                    double h = sin(M_PI*(n - start + 0.5)/WINDOW);
+
+                    w += h*h;
+                }
+            }
+            sum_re += w*cos(d*n);
+            sum_im += w*sin(d*n);
+            sum_w += w;
+        }
+        kernel.gain[i] = (float) ((sum_re*sum_re + sum_im*sum_im)/(sum_w*sum_w));
     }
     kernel.hop_dft = hop_dft_portable;
 #if defined(__x86_64__) && !defined(VB_NO_TARGET_CLONES)
@@ -164,14 +202,15 @@ static float phase_to_offset_hz(double re, double im)
 
 int vb_dtmf_rx_default_params(vb_dtmf_rx_params_t *p, int mode)
 {
-    /* Normal: Q.24 limits with margin. The frequency window sits midway between the
-       accept limit (1.5 % + 2 Hz) and the reject limit (3.5 %). */
+    /* Normal: Q.24 limits with margin. The frequency window is the accept limit
+       (1.5 % + 2 Hz) plus 2 Hz for the measurement: anything wider only lets in music and
+       voices (notes between 1.5 % and 3.5 % off are "don't care" in Q.24). */
     p->min_level_dbm0 = -45.0f;
     p->normal_twist_db = 9.5f;
     p->reverse_twist_db = 5.5f;
     p->tone_share_db = -1.0f;
-    p->freq_tolerance_pct = 2.5f;
-    p->freq_tolerance_hz = 1.0f;
+    p->freq_tolerance_pct = 1.5f;
+    p->freq_tolerance_hz = 4.0f;
     p->min_on_ms = 24;
     p->min_off_ms = 20;
     switch (mode)
@@ -218,6 +257,13 @@ static void apply_params(vb_dtmf_rx_state_t *s, const vb_dtmf_rx_params_t *p)
         double window_hz = tone_hz[k]*p->freq_tolerance_pct/100.0 + p->freq_tolerance_hz;
 
         s->tan_window[k] = (float) tan(2.0*M_PI*window_hz*HOP/VB_SAMPLE_RATE);
+    }
+    {
+        /* The window loses the most on the highest tone at the edge of its window. */
+        double edge_hz = tone_hz[TONES - 1]*p->freq_tolerance_pct/100.0 + p->freq_tolerance_hz;
+        int step = (int) lrint(edge_hz*GAIN_STEPS_PER_HZ);
+
+        s->min_gain = kernel.gain[(step > GAIN_STEPS) ? GAIN_STEPS : step];
     }
     s->on_hops = (p->min_on_ms + HOP*1000/VB_SAMPLE_RATE/2)/(HOP*1000/VB_SAMPLE_RATE);
     s->off_hops = (p->min_off_ms + HOP*1000/VB_SAMPLE_RATE/2)/(HOP*1000/VB_SAMPLE_RATE);
@@ -334,34 +380,45 @@ static void push_event(vb_dtmf_rx_state_t *s, int kind, int64_t end)
    X_now * conj(X_before) * e^{-j w_k HOP}. Its angle is 2 pi (f - f_k) HOP / 8000. */
 static void phase_error(const vb_dtmf_rx_state_t *s, int k, float re, float im, float *out_re, float *out_im)
 {
-    float cross_re = re*s->last_re[k] + im*s->last_im[k];
-    float cross_im = im*s->last_re[k] - re*s->last_im[k];
+    float cross_re = re*s->long_re[k] + im*s->long_im[k];
+    float cross_im = im*s->long_re[k] - re*s->long_im[k];
 
     *out_re = cross_re*kernel.hop_rot_re[k] - cross_im*kernel.hop_rot_im[k];
     *out_im = cross_re*kernel.hop_rot_im[k] + cross_im*kernel.hop_rot_re[k];
 }
 
 /* The strongest tone of a group (first = 0 rows, 4 columns) that is loud enough and whose
-   measured frequency is inside its window; -1 if none. */
+   measured frequency is inside its window; -1 if none. Its power, corrected for the window's
+   loss at the measured frequency offset, replaces power[k]. */
 static int best_tone(const vb_dtmf_rx_state_t *s, int first, const float re[], const float im[],
-                     const float power[], float *rot_re, float *rot_im)
+                     float power[], float *rot_re, float *rot_im)
 {
     int best = -1;
+    float best_power = 0.0f;
 
     for (int k = first;  k < first + 4;  k++)
     {
         float r;
         float i;
+        float corrected;
+        int step;
 
-        if (power[k] < s->min_power  ||  (best >= 0  &&  power[k] <= power[best]))
+        if (power[k] < s->min_power*s->min_gain)
             continue;
         phase_error(s, k, re[k], im[k], &r, &i);
         if (r <= 0.0f  ||  fabsf(i) > s->tan_window[k]*r)
             continue;
+        step = (int) lrintf(fabsf(phase_to_offset_hz(r, i))*GAIN_STEPS_PER_HZ);
+        corrected = power[k]/kernel.gain[(step > GAIN_STEPS) ? GAIN_STEPS : step];
+        if (corrected < s->min_power  ||  corrected <= best_power)
+            continue;
         best = k;
+        best_power = corrected;
         *rot_re = r;
         *rot_im = i;
     }
+    if (best >= 0)
+        power[best] = best_power;
     return best;
 }
 
@@ -377,36 +434,51 @@ static float group_max(const float power[], int first)
     return m;
 }
 
-/* Classify the window pair that ends with this hop: the digit it holds, or 0. */
+/* Classify the analysis that ends with this hop: the digit it holds, or 0.
+
+   The tests use a 128-sample window made of the last three 64-sample Hann windows (one hop
+   apart, phase-aligned at the tones): they sum to a Tukey window, flat over the middle 64
+   samples. Its finer resolution keeps a voice's neighbouring harmonics (~120 Hz apart) out of
+   the tone powers, which the 64-sample window cannot (talk-off, docs/talkoff.md), and it costs
+   no per-sample work. The frequency test compares this window with the one a hop before. */
 static char classify(vb_dtmf_rx_state_t *s, const v8sf dft[4], float hop_energy)
 {
+    /* Sum of the combined window: three Hann windows of sum 32. */
+    static const float window_sum = 3.0f*(WINDOW/2);
     float re[TONES];
     float im[TONES];
     float power[TONES];
-    float total = (s->last_hop_energy + hop_energy)/WINDOW;
+    float total;
     float row_re = 0.0f;
     float row_im = 0.0f;
     float col_re = 0.0f;
     float col_im = 0.0f;
     int row = -1;
     int col = -1;
+    v8sf w1_re, w1_im, w2_re, w2_im, w3_re, w3_im, long_re, long_im, power_v;
 
-    v8sf re_v;
-    v8sf im_v;
-    v8sf power_v;
-
-    /* The window that began one hop ago is complete now. */
-    memcpy(&re_v, s->half_re, sizeof(re_v));
-    memcpy(&im_v, s->half_im, sizeof(im_v));
-    re_v += dft[2];
-    im_v += dft[3];
-    /* Tone power: |X|^2 * 2 / (sum of window)^2, sum of window = WINDOW/2. */
-    power_v = (re_v*re_v + im_v*im_v)*(2.0f/((WINDOW/2)*(WINDOW/2)));
-    memcpy(re, &re_v, sizeof(re));
-    memcpy(im, &im_v, sizeof(im));
+    /* The 64-sample window that began one hop ago is complete now. */
+    memcpy(&w1_re, s->half_re, sizeof(w1_re));
+    memcpy(&w1_im, s->half_im, sizeof(w1_im));
+    w1_re += dft[2];
+    w1_im += dft[3];
+    memcpy(&w2_re, s->w1_re, sizeof(w2_re));
+    memcpy(&w2_im, s->w1_im, sizeof(w2_im));
+    memcpy(&w3_re, s->w2_re, sizeof(w3_re));
+    memcpy(&w3_im, s->w2_im, sizeof(w3_im));
+    /* Phase-align the later windows to the first one's start and add. */
+    long_re = w3_re + (w2_re*kernel.rot1[0] - w2_im*kernel.rot1[1]) + (w1_re*kernel.rot2[0] - w1_im*kernel.rot2[1]);
+    long_im = w3_im + (w2_re*kernel.rot1[1] + w2_im*kernel.rot1[0]) + (w1_re*kernel.rot2[1] + w1_im*kernel.rot2[0]);
+    /* Tone power: |X|^2 * 2 / (sum of window)^2. */
+    power_v = (long_re*long_re + long_im*long_im)*(2.0f/(window_sum*window_sum));
+    memcpy(re, &long_re, sizeof(re));
+    memcpy(im, &long_im, sizeof(im));
     memcpy(power, &power_v, sizeof(power));
+    /* Mean power under the same window: the tapered end hops weigh half. */
+    total = (0.5f*s->hop_energy[0] + s->hop_energy[1] + s->hop_energy[2] + 0.5f*hop_energy)/window_sum;
+
     /* Most windows hold no digit: the energy tests need no phase work. */
-    if (group_max(power, 0) + group_max(power, 4) >= total*s->tone_share)
+    if (group_max(power, 0) + group_max(power, 4) >= total*s->tone_share*s->min_gain)
     {
         row = best_tone(s, 0, re, im, power, &row_re, &row_im);
         if (row >= 0)
@@ -414,9 +486,15 @@ static char classify(vb_dtmf_rx_state_t *s, const v8sf dft[4], float hop_energy)
     }
     memcpy(s->half_re, &dft[0], sizeof(s->half_re));
     memcpy(s->half_im, &dft[1], sizeof(s->half_im));
-    memcpy(s->last_re, re, sizeof(s->last_re));
-    memcpy(s->last_im, im, sizeof(s->last_im));
-    s->last_hop_energy = hop_energy;
+    memcpy(s->w2_re, s->w1_re, sizeof(s->w2_re));
+    memcpy(s->w2_im, s->w1_im, sizeof(s->w2_im));
+    memcpy(s->w1_re, &w1_re, sizeof(s->w1_re));
+    memcpy(s->w1_im, &w1_im, sizeof(s->w1_im));
+    memcpy(s->long_re, re, sizeof(s->long_re));
+    memcpy(s->long_im, im, sizeof(s->long_im));
+    s->hop_energy[0] = s->hop_energy[1];
+    s->hop_energy[1] = s->hop_energy[2];
+    s->hop_energy[2] = hop_energy;
 
     if (row < 0  ||  col < 0)
         return 0;
@@ -541,7 +619,7 @@ static void analyse_hop(vb_dtmf_rx_state_t *s, const int16_t x[HOP])
 {
     v8sf dft[4];
     float energy;
-    float previous_energy = s->last_hop_energy;
+    float previous_energy = s->hop_energy[2];
     char hit;
 
     kernel.hop_dft(x, dft, &energy);

@@ -22,7 +22,8 @@ struct vb_dtmf_rx_state_s
     float normal_twist;
     float reverse_twist;
     float tone_share;
-    float tan_window[VB_DTMF_TONES];    /* tangent of the largest accepted phase error per hop */
+    float tan_window[VB_DTMF_TONES];
+    float min_gain;                     /* window power gain at the widest accepted offset */    /* tangent of the largest accepted phase error per hop */
     int on_hops;
     int off_hops;
 
@@ -31,13 +32,18 @@ struct vb_dtmf_rx_state_s
     int16_t pending[VB_DTMF_HOP];
     int pending_len;
 
-    /* Spectral history: first half of the window that began at the last hop, the last
-       complete window, and the energy of the last hop. */
+    /* Spectral history: first half of the 64-sample window that began at the last hop, the
+       last two complete 64-sample windows, the last 128-sample (combined) window, and the
+       energies of the last three hops (oldest first). */
     float half_re[VB_DTMF_TONES];
     float half_im[VB_DTMF_TONES];
-    float last_re[VB_DTMF_TONES];
-    float last_im[VB_DTMF_TONES];
-    float last_hop_energy;
+    float w1_re[VB_DTMF_TONES];
+    float w1_im[VB_DTMF_TONES];
+    float w2_re[VB_DTMF_TONES];
+    float w2_im[VB_DTMF_TONES];
+    float long_re[VB_DTMF_TONES];
+    float long_im[VB_DTMF_TONES];
+    float hop_energy[3];
 
     /* Candidate digit, not yet recognised. */
     char cand;
