@@ -11,7 +11,7 @@
 #include "vb/private/cpd.h"
 
 #define N VB_CPD_BLOCK
-#define GLITCH_BLOCKS 1     /* "other" blocks split between neighbours: one straddles an edge */
+#define GLITCH_BLOCKS 1     /* blocks a new label is held for (see add_block()) */
 
 int vb_cpd_default_params(vb_cpd_params_t *p)
 {
@@ -425,28 +425,36 @@ static void check_open_run(vb_cpd_state_t *s)
     }
 }
 
-/* Run-length encoding of block labels (see vb/cpd.h: a lone "other" block is split). */
+/* Run-length encoding of block labels. A label that differs from the open run is held for
+   GLITCH_BLOCKS blocks before it opens a run of its own: a block that straddles an edge (part
+   tone, part silence) can take any label, and one dropout must not split a tone. Held blocks
+   go back to the run if its label returns, or are split half and half between the runs on
+   either side if a third label follows. */
 static void add_block(vb_cpd_state_t *s, int label)
 {
     s->position += N;
-    if (label == VB_CPD_LABEL_OTHER  &&  s->run_label != VB_CPD_LABEL_OTHER  &&  s->run_label != VB_CPD_LABEL_NONE)
+    if (s->run_label == VB_CPD_LABEL_NONE)
     {
-        s->glitch_len += N;
-        if (++s->glitch_blocks > GLITCH_BLOCKS)
+        open_run(s, label, N);
+    }
+    else if (s->glitch_blocks > 0)
+    {
+        if (label == s->glitch_label)
         {
-            close_run(s);
-            open_run(s, VB_CPD_LABEL_OTHER, s->glitch_len);
+            s->glitch_len += N;
+            if (++s->glitch_blocks > GLITCH_BLOCKS)
+            {
+                close_run(s);
+                open_run(s, label, s->glitch_len);
+                s->glitch_blocks = 0;
+                s->glitch_len = 0;
+            }
+        }
+        else if (label == s->run_label)
+        {
+            s->run_len += s->glitch_len + N;
             s->glitch_blocks = 0;
             s->glitch_len = 0;
-        }
-        check_open_run(s);
-        return;
-    }
-    if (s->glitch_blocks > 0)
-    {
-        if (label == s->run_label)
-        {
-            s->run_len += s->glitch_len;
         }
         else
         {
@@ -454,19 +462,20 @@ static void add_block(vb_cpd_state_t *s, int label)
 
             s->run_len += half;
             close_run(s);
-            open_run(s, label, s->glitch_len - half);
+            open_run(s, label, s->glitch_len - half + N);
+            s->glitch_blocks = 0;
+            s->glitch_len = 0;
         }
-        s->glitch_blocks = 0;
-        s->glitch_len = 0;
     }
-    if (label == s->run_label)
+    else if (label == s->run_label)
     {
         s->run_len += N;
     }
     else
     {
-        close_run(s);
-        open_run(s, label, N);
+        s->glitch_label = label;
+        s->glitch_blocks = 1;
+        s->glitch_len = N;
     }
     check_open_run(s);
 }

@@ -34,9 +34,11 @@ rectangular 20 ms window: 50 Hz between nulls, so a tone 22 Hz off nominal loses
    least tone_share_db of the block's power; when several sets qualify the one carrying the most
    power wins;
  - other energy otherwise.
-Equal consecutive labels are run-length encoded into segments. A lone "other" block between two
-runs (a block that straddles an edge) is split between its neighbours, half each, so edges are
-placed to within half a block. Each finished segment is appended to a history and every
+Equal consecutive labels are run-length encoded into segments. A single block of a new label
+(a block that straddles an edge can take any label; a dropout inside a tone) is held back: it
+rejoins the run if the run's label returns, and is split half and half between its neighbours
+if a third label follows, so edges are placed to within half a block and nothing shorter than
+two blocks (40 ms) forms a segment. Each finished segment is appended to a history and every
 cadenced pattern is compared with the newest segments (any rotation of a repeating pattern).
 A pattern reports once, then stays quiet while its cadence keeps matching.
 */

@@ -64,11 +64,12 @@ struct vb_cpd_state_s
     int pending_len;
     int64_t position;                           /* samples analysed */
 
-    /* The open run, and "other" blocks not yet assigned to a run. */
+    /* The open run, and blocks of another label not yet assigned to a run. */
     int run_label;
     int64_t run_start;
     int64_t run_len;
     int run_reported;
+    int glitch_label;
     int glitch_blocks;
     int64_t glitch_len;
 
