@@ -65,7 +65,8 @@ def _number(option, text, low, high):
 def write_wav(path, samples, codec="linear"):
     """Write 8 kHz mono int16 samples as a WAV file: 16-bit PCM, or G.711 A-law / mu-law."""
     if codec == "linear":
-        with wave.open(path, "wb") as w:
+        # Opened here, not by wave.open(path): a bad path then fails before wave's own cleanup.
+        with open(path, "wb") as f, wave.open(f, "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
             w.setframerate(dsp.SAMPLE_RATE)
