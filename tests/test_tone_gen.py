@@ -33,12 +33,12 @@ def seg(f1, on_ms, off_ms=0, f2=0.0, level1=-10.0, level2=None, repeat=False):
 def measure(x, freq):
     """(frequency Hz, level dBm0) of the tone near ``freq`` in a steady stretch of x.
 
-    Frequency: peak of a Hann-windowed FFT zero-padded to 1/64 Hz, refined by a parabola.
+    Frequency: peak of a Hann-windowed FFT zero-padded to 1/64 Hz bins, refined by a parabola.
     Level: amplitude of a least-squares sine fit at that frequency.
     """
     x = np.asarray(x, dtype=float)
     n = len(x)
-    nfft = 1 << 22
+    nfft = 1 << 19
     spec = np.abs(np.fft.rfft(x * np.hanning(n), nfft))
     k0 = int(round(freq * nfft / FS))
     lo, hi = k0 - int(20 * nfft / FS), k0 + int(20 * nfft / FS)

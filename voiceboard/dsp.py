@@ -558,7 +558,10 @@ class CallProgressDetector:
                 pat.e[i].ms = ms
             _check(_lib.vb_cpd_add_pattern(state, pat), f"tone {name!r} of region {table.name!r}")
             self._names.append(name)
-        self._events = _ffi.new("vb_cpd_event_t[]", 32)
+        self._events = _ffi.new("vb_cpd_event_t[]", _lib.VB_CPD_QUEUE)
+        # A block yields at most one event per pattern plus one, so feeding this many blocks
+        # between reads never overflows the C queue.
+        self._chunk = max(1, _lib.VB_CPD_QUEUE // (len(self._names) + 1)) * _lib.VB_CPD_BLOCK
 
     @property
     def tones(self):
@@ -586,17 +589,16 @@ class CallProgressDetector:
         """Process 8 kHz linear samples; return the events they completed, oldest first."""
         state = self._live()
         arr = _samples_i16(samples)
-        if arr.size:
-            _lib.vb_cpd_rx(state, _ffi.cast("const int16_t *", _ffi.from_buffer(arr)), arr.size)
+        buf = _ffi.cast("const int16_t *", _ffi.from_buffer(arr))
         events = []
-        while True:
-            n = _lib.vb_cpd_get(state, self._events, 32)
-            for i in range(n):
-                e = self._events[i]
+        for i in range(0, arr.size, self._chunk):
+            _lib.vb_cpd_rx(state, buf + i, min(self._chunk, arr.size - i))
+            n = _lib.vb_cpd_get(state, self._events, _lib.VB_CPD_QUEUE)
+            for k in range(n):
+                e = self._events[k]
                 tone = self._names[e.pattern] if e.kind == _lib.VB_CPD_TONE else None
                 events.append(CpdEvent(_CPD_KINDS[e.kind], tone, e.position, e.start))
-            if n < 32:
-                return events
+        return events
 # (end of the tone section)
 
 

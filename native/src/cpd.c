@@ -16,9 +16,10 @@
 int vb_cpd_default_params(vb_cpd_params_t *p)
 {
     /* cn tones are sent at -10 +-3 dBm0 (telephony.md 4.1, CNTONES, a secondary source) and
-       a line may lose up to 26 dB (6): -39 dBm0 at worst, rounded to -40. */
-    p->min_tone_dbm0 = -40.0f;
-    /* 2 dB below the weakest tone, so that a weak tone is never taken for silence. */
+       a line may lose up to 26 dB (6): -39 dBm0 at worst. A tone 25 Hz off nominal (the cn
+       +-25 Hz tolerance, 4.1) measures 3.9 dB low in the 20 ms window: -43, rounded to -44. */
+    p->min_tone_dbm0 = -44.0f;
+    /* Total block power: 3 dB below the weakest tone (-39), so it is never taken for silence. */
     p->silence_dbm0 = -42.0f;
     /* A tone 25 Hz off nominal (the cn +-25 Hz tolerance, 4.1) loses 3.9 dB in the 20 ms
        window; 1 dB more leaves room for line noise. */

@@ -57,6 +57,8 @@ A pattern reports once, then stays quiet while its cadence keeps matching.
 #define VB_CPD_MAX_FREQS 16
 /*! Segments kept for matching: cycles x elements of a pattern may not exceed it. */
 #define VB_CPD_HISTORY 64
+/*! Events kept until read; one block yields at most (patterns + 1) events. */
+#define VB_CPD_QUEUE 32
 
 /*! Opaque detector state (layout in vb/private/cpd.h). */
 typedef struct vb_cpd_state_s vb_cpd_state_t;

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include "vb/cpd.h"
 
-#define VB_CPD_QUEUE 32                         /* events kept until read */
 #define VB_CPD_MAX_SETS VB_CPD_MAX_FREQS        /* distinct tone sets (one or two frequencies) */
 
 /* Block and segment labels: a tone set index (>= 0) or one of these. */
