@@ -9,6 +9,9 @@ G.711:
 DTMF:
     :class:`DtmfDetector` (streaming receiver, one per channel), :class:`DtmfEvent`,
     :func:`detect_dtmf` (a whole buffer at once).
+Tones and call progress:
+    :class:`ToneGenerator`, :func:`tone_samples`, :func:`dtmf_samples` (generators);
+    :class:`CallProgressDetector`, :class:`CpdEvent`, :func:`cpd_params` (detector).
 
 Every object owns one C state: ``close()`` frees it, ``with`` closes it, and ``ffi.gc`` is
 only a safety net. Each object must be used from one thread at a time; the GIL is released
