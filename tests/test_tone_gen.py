@@ -158,8 +158,14 @@ def test_once_tone_ends_and_tx_returns_short_count():
         assert not buf[300:460].any()                     # the 20 ms off-time is silence
         assert lib.vb_tone_tx_active(s) == 0
         assert lib.vb_tone_tx_state_size() > 0
+        # Initialising a state in use resets it.
+        assert lib.vb_tone_tx_put(s, g, 1) == lib.VB_OK
+        assert lib.vb_tone_tx_init(s) == s
+        assert lib.vb_tone_tx_active(s) == 0
+        assert lib.vb_tone_tx_stop(s) == lib.VB_OK          # nothing playing: still VB_OK
+        assert lib.vb_tone_tx_release(s) == lib.VB_OK
     finally:
-        lib.vb_tone_tx_free(s)
+        assert lib.vb_tone_tx_free(s) == lib.VB_OK
 
 
 def test_put_rejects_bad_segments():
@@ -351,11 +357,30 @@ def test_dtmf_tx_return_values():
         assert lib.vb_dtmf_tx_set_params(s, bad) == lib.VB_ERR_INVALID
         bad.off_ms, bad.row_dbm0, bad.col_dbm0 = 0, 0.0, 0.0       # pair would clip
         assert lib.vb_dtmf_tx_set_params(s, bad) == lib.VB_ERR_INVALID
+        # A rejected change leaves the settings alone: a digit still lasts 50 + 50 ms.
+        assert lib.vb_dtmf_tx_put(s, b"7") == 1
+        assert lib.vb_dtmf_tx(s, out, 20000) == 100 * 8
         bad.row_dbm0 = bad.col_dbm0 = -20.0
         assert lib.vb_dtmf_tx_set_params(s, bad) == lib.VB_OK
+        assert lib.vb_dtmf_tx_put(s, b"7") == 1
+        assert lib.vb_dtmf_tx(s, out, 20000) == 40 * 8       # now 40 ms on, 0 off
+        assert lib.vb_dtmf_tx(s, out, -1) == 0
         assert lib.vb_dtmf_tx_state_size() > 0
+        assert lib.vb_dtmf_tx_release(s) == lib.VB_OK
     finally:
-        lib.vb_dtmf_tx_free(s)
+        assert lib.vb_dtmf_tx_free(s) == lib.VB_OK
+
+
+@pytest.mark.parametrize("field, value", [("row_dbm0", 3.5), ("col_dbm0", 3.5), ("on_ms", 0), ("off_ms", -1),
+                                          ("pause_ms", -1)])
+def test_dtmf_tx_init_rejects(field, value):
+    p = ffi.new("vb_dtmf_tx_params_t *")
+    lib.vb_dtmf_tx_default_params(p)
+    ok = lib.vb_dtmf_tx_init(ffi.NULL, p)
+    assert ok != ffi.NULL                                   # the defaults are valid
+    lib.vb_dtmf_tx_free(ok)
+    setattr(p, field, value)
+    assert lib.vb_dtmf_tx_init(ffi.NULL, p) == ffi.NULL
 
 
 # ---- region tables ----------------------------------------------------------------------
