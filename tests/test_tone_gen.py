@@ -413,6 +413,24 @@ def test_notation_parsing():
             tones.parse_tone(bad, -10, "here")
 
 
+def test_tone_generator_put_errors():
+    with dsp.ToneGenerator("uk") as gen:
+        with pytest.raises(ValueError, match="dial, busy"):
+            gen.put("engaged")
+        with pytest.raises(ConfigError, match="bad element '450/x'"):
+            gen.put("450/x")
+        with pytest.raises(ValueError, match="list of tones.Segment"):
+            gen.put(450)
+        gen.put("400/100,0/100")                 # notation at the region's level
+        assert gen.active
+        for _ in range(dsp._lib.VB_TONE_QUEUE):
+            gen.put("dial")
+        with pytest.raises(dsp.NativeError, match="tone queue: buffer full"):
+            gen.put("dial")
+    with pytest.raises(ValueError, match="closed"):
+        gen.generate(10)
+
+
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match="cn, us, uk, de"):
         tones.region("fr")
@@ -513,6 +531,8 @@ def test_cli_list():
     (["gen", "busy", "--level", "9", "-o", "x.wav"], "--level: 9 is outside"),
     (["gen", "busy", "-o", "/nonexistent/dir/x.wav"], "No such file or directory"),
     (["list", "--region", "fr"], "unknown region 'fr'"),
+    (["gen", "dial", "--region", "us", "--level", "2", "-o", "x.wav"],
+     "tone 'dial' rejected: more than 32 segments, or levels that together exceed 16-bit full scale"),
 ])
 def test_cli_errors_are_one_line(tmp_path, args, message):
     r = cli("tone", *args)

@@ -279,9 +279,9 @@ def _tone_segments(region, tone, level_dbm0):
             level = region.level_dbm0 if level_dbm0 is None else level_dbm0
             return _tones.parse_tone(tone, level, f"tone {tone!r}")
         region.tone(tone)  # raises ValueError naming the valid tones
-    segments = tuple(tone)
-    if not all(isinstance(s, _tones.Segment) for s in segments):
-        raise ValueError("tone must be a name, a notation string, a tones.Tone or tones.Segment items")
+    segments = tuple(tone) if isinstance(tone, (list, tuple)) else ()
+    if not segments or not all(isinstance(s, _tones.Segment) for s in segments):
+        raise ValueError("tone must be a name, a notation string, a tones.Tone or a list of tones.Segment")
     return segments
 
 
@@ -356,8 +356,9 @@ class ToneGenerator:
             for s in segments])
         rc = _lib.vb_tone_tx_put(state, arr, len(segments))
         if rc == _lib.VB_ERR_INVALID:
-            raise ValueError(f"tone {tone if isinstance(tone, str) else segments!r} rejected: more than "
-                             f"{_lib.VB_TONE_MAX_SEGMENTS} segments, or levels above 16-bit full scale")
+            label = tone if isinstance(tone, str) else getattr(tone, "name", "segments")
+            raise ValueError(f"tone {label!r} rejected: more than {_lib.VB_TONE_MAX_SEGMENTS} segments, "
+                             "or levels that together exceed 16-bit full scale")
         _check(rc, "tone queue")
 
     def stop(self):

@@ -50,7 +50,7 @@ play; it returns the count, so a short count means the queue ran empty.
 
 /*! Length of the raised-cosine ramp at each edge from or to silence, ms. */
 #define VB_TONE_RAMP_MS 2
-/*! Most segments in one tone (the longest table entry, de call waiting, needs 11). */
+/*! Most segments in one tone (the longest table entry, de call waiting, has 10). */
 #define VB_TONE_MAX_SEGMENTS 32
 /*! Tones that can wait behind the one playing. */
 #define VB_TONE_QUEUE 4
