@@ -27,8 +27,14 @@ DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "to
 # A steady tone is played as a repeating segment of this length; any length gives the same
 # samples, since the generator neither ramps nor resets phase between equal segments.
 _STEADY_MS = 1000
-# Largest sine level: +3.14 dBm0 is full scale for A-law (telephony.md 1.4).
+# Largest sine level: +3.14 dBm0 is full scale for A-law (telephony.md 1.4); -60 dBm0 is far
+# below any detector threshold (cpd.c: -44 dBm0).
 _MAX_DBM0 = 3.14
+_MIN_DBM0 = -60
+# Detector cycles: VB_CPD_HISTORY (64 segments, vb/cpd.h) holds 16 cycles of a 4-element cadence.
+_MAX_CYCLES = 16
+# Ringing: 20 and 25 Hz in telephony.md 4.2; the range only catches typing errors.
+_RING_HZ = (1, 100)
 _ELEMENT = re.compile(r"^(!?)(\d+(?:\.\d+)?)(?:\+(\d+(?:\.\d+)?))?(?:/(\d+))?$")
 
 
@@ -157,16 +163,16 @@ def _load_tone(name, entry, region_level, where):
     if isinstance(entry, str):
         entry = {"spec": entry}
     entry = _mapping(entry, where, ("spec",), ("level_dbm0", "cycles"))
-    level = _number(entry.get("level_dbm0", region_level), f"{where}: level_dbm0", -60, _MAX_DBM0)
+    level = _number(entry.get("level_dbm0", region_level), f"{where}: level_dbm0", _MIN_DBM0, _MAX_DBM0)
     cycles = entry.get("cycles", 1)
-    if isinstance(cycles, bool) or not isinstance(cycles, int) or not 1 <= cycles <= 16:
-        raise ConfigError(f"{where}: cycles must be an integer from 1 to 16, got {cycles!r}")
+    if isinstance(cycles, bool) or not isinstance(cycles, int) or not 1 <= cycles <= _MAX_CYCLES:
+        raise ConfigError(f"{where}: cycles must be an integer from 1 to {_MAX_CYCLES}, got {cycles!r}")
     return Tone(name, entry["spec"], level, cycles, parse_tone(entry["spec"], level, where))
 
 
 def _load_region(name, entry, where):
     entry = _mapping(entry, where, ("description", "level_dbm0", "tones", "ring_cadence_ms", "ring_hz", "dtmf"))
-    level = _number(entry["level_dbm0"], f"{where}: level_dbm0", -60, _MAX_DBM0)
+    level = _number(entry["level_dbm0"], f"{where}: level_dbm0", _MIN_DBM0, _MAX_DBM0)
     tones = _mapping(entry["tones"], f"{where}: tones", closed=False)
     if not tones:
         raise ConfigError(f"{where}: tones: no tones")
@@ -181,9 +187,9 @@ def _load_region(name, entry, where):
         level_dbm0=level,
         tones={str(t): _load_tone(str(t), v, level, f"{where}: tone {t!r}") for t, v in tones.items()},
         ring_cadence_ms=tuple(cadence),
-        ring_hz=_number(entry["ring_hz"], f"{where}: ring_hz", 1, 100),
-        dtmf_low_dbm0=_number(dtmf["low_dbm0"], f"{where}: dtmf: low_dbm0", -60, _MAX_DBM0),
-        dtmf_high_dbm0=_number(dtmf["high_dbm0"], f"{where}: dtmf: high_dbm0", -60, _MAX_DBM0),
+        ring_hz=_number(entry["ring_hz"], f"{where}: ring_hz", *_RING_HZ),
+        dtmf_low_dbm0=_number(dtmf["low_dbm0"], f"{where}: dtmf: low_dbm0", _MIN_DBM0, _MAX_DBM0),
+        dtmf_high_dbm0=_number(dtmf["high_dbm0"], f"{where}: dtmf: high_dbm0", _MIN_DBM0, _MAX_DBM0),
     )
 
 

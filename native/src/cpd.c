@@ -39,6 +39,8 @@ int vb_cpd_default_params(vb_cpd_params_t *p)
     return VB_OK;
 }
 
+/* Plausibility limits, not standards: levels within the 16-bit range of dBm0 (-80 is below
+   the rounding noise of 16 bits), a tolerance that still separates 350 from 700 ms (50 %). */
 static int params_valid(const vb_cpd_params_t *p)
 {
     return isfinite(p->min_tone_dbm0)  &&  p->min_tone_dbm0 >= -80.0f  &&  p->min_tone_dbm0 <= 3.0f
@@ -182,6 +184,7 @@ int vb_cpd_add_pattern(vb_cpd_state_t *s, const vb_cpd_pattern_t *pat)
             return VB_ERR_INVALID;
         if (e->f1_hz == 0.0f  &&  e->f2_hz != 0.0f)
             return VB_ERR_INVALID;
+        /* Ten minutes: far above any cadence element in the tables (de call waiting 5 s). */
         if (e->ms < 0  ||  e->ms > 600000)
             return VB_ERR_INVALID;
     }

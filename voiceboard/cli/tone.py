@@ -12,7 +12,9 @@ _G711_TAGS = {"alaw": 6, "ulaw": 7}
 # Loudest level accepted: +3.14 dBm0 is the largest sine A-law carries (telephony.md 1.4);
 # a pair at that level would clip, which the generator rejects with its own message.
 MAX_LEVEL_DBM0 = 3.0
+# Quietest level: far below every detector threshold (cpd.c -44 dBm0), enough to test rejection.
 MIN_LEVEL_DBM0 = -60.0
+# An hour: longer than any test signal or on-hold loop needs.
 MAX_SECONDS = 3600.0
 
 GEN_EPILOG = """\

@@ -13,7 +13,8 @@ Listens to the far end of a call (8 kHz linear samples, streaming) and reports:
    default 10 % jitter (telephony.md 4.1: timing +-10 %) and 20 ms slack the windows are
    295-405 ms and 610-790 ms, so they cannot be confused;
  - a continuous tone (dial tone) once it has lasted continuous_ms;
- - silence once it has lasted silence_ms;
+ - silence once it has lasted silence_ms (once per silent stretch, so also in the off-time of
+   a slow cadence such as cn ringback's 4 s);
  - voice: energy that is no known tone, once it has lasted voice_ms (answer detection).
 Each report carries the sample position where it was decided and the position where the
 matched signal began. The tones to watch are given as patterns (vb_cpd_add_pattern()), normally
