@@ -14,6 +14,7 @@
 #define HOP VB_DTMF_HOP
 #define WINDOW (2*VB_DTMF_HOP)  /* 64-sample Hann window: 8 ms, 125 Hz bins */
 #define TONES VB_DTMF_TONES
+#define LEAD_HOPS VB_DTMF_LEAD_HOPS
 
 /* Q.23 frequencies: rows (low group) then columns (high group). */
 static const float tone_hz[TONES] = {697.0f, 770.0f, 852.0f, 941.0f, 1209.0f, 1336.0f, 1477.0f, 1633.0f};
@@ -530,23 +531,42 @@ static void reset_levels(vb_dtmf_rx_state_t *s)
     s->level_hops = 0;
 }
 
-static void start_candidate(vb_dtmf_rx_state_t *s, char hit, float energy, float previous_energy,
-                            int64_t hop_start)
+static void start_candidate(vb_dtmf_rx_state_t *s, char hit, float energy, int64_t hop_start)
 {
     s->cand = hit;
     s->cand_steady = 1;
     s->cand_misses = 0;
     s->cand_peak = energy;
-    /* The first hit needs one hop of tone before it: the tone began in the previous hop if
-       that hop already carried most of this one's energy. */
-    s->cand_start = (previous_energy >= 0.5f*energy  &&  hop_start >= HOP) ? hop_start - HOP : hop_start;
+    /* Energies of this hop and the ones before it: where the tone began is decided once its
+       full level is known (tone_start()). A hit needs the tone in most of the long window,
+       so the tone may have begun up to LEAD_HOPS - 1 hops before the first hit. */
+    memcpy(s->cand_lead, s->recent_energy, sizeof(s->cand_lead));
+    s->cand_start = hop_start - (LEAD_HOPS - 1)*HOP;
     reset_levels(s);
     add_level(s);
 }
 
+/* The first sample of the tone: in the first of the lead hops that carries tone, as far from
+   its end as the hop's share of the full tone energy says. */
+static int64_t tone_start(const vb_dtmf_rx_state_t *s)
+{
+    for (int k = 0;  k < LEAD_HOPS;  k++)
+    {
+        float share = s->cand_lead[k]/s->cand_peak;
+
+        if (share >= 0.05f)
+        {
+            int64_t start = s->cand_start + (k + 1)*HOP - (int64_t) lrintf(((share > 1.0f) ? 1.0f : share)*HOP);
+
+            return (start < 0) ? 0 : start;
+        }
+    }
+    return s->cand_start + (LEAD_HOPS - 1)*HOP;
+}
+
 /* Timing: a candidate becomes a digit after on_hops hops of steady tone (hop energy within
    2.2 dB of the strongest hop so far); a digit ends after off_hops hops without it. */
-static void track(vb_dtmf_rx_state_t *s, char hit, float energy, float previous_energy)
+static void track(vb_dtmf_rx_state_t *s, char hit, float energy)
 {
     int64_t hop_start = s->hop*HOP;
     int steady;
@@ -572,7 +592,7 @@ static void track(vb_dtmf_rx_state_t *s, char hit, float energy, float previous_
         s->cand = 0;
         /* A different digit may have begun while this one was ending. */
         if (hit)
-            start_candidate(s, hit, energy, previous_energy, hop_start);
+            start_candidate(s, hit, energy, hop_start);
         return;
     }
 
@@ -590,7 +610,7 @@ static void track(vb_dtmf_rx_state_t *s, char hit, float energy, float previous_
         if (s->cand_steady >= s->on_hops)
         {
             s->digit = s->cand;
-            s->start = s->cand_start;
+            s->start = tone_start(s);
             s->peak = s->cand_peak;
             s->steady_end = hop_start + HOP;
             s->off_hops_seen = 0;
@@ -603,7 +623,7 @@ static void track(vb_dtmf_rx_state_t *s, char hit, float energy, float previous_
     {
         if (s->cand  &&  s->cand_steady >= 2)
             s->stats.rejected_short++;
-        start_candidate(s, hit, energy, previous_energy, hop_start);
+        start_candidate(s, hit, energy, hop_start);
         return;
     }
     /* One hop without the tone is forgiven (noise); two end the candidate. */
@@ -619,12 +639,13 @@ static void analyse_hop(vb_dtmf_rx_state_t *s, const int16_t x[HOP])
 {
     v8sf dft[4];
     float energy;
-    float previous_energy = s->hop_energy[2];
     char hit;
 
     kernel.hop_dft(x, dft, &energy);
+    memmove(s->recent_energy, s->recent_energy + 1, (LEAD_HOPS - 1)*sizeof(float));
+    s->recent_energy[LEAD_HOPS - 1] = energy;
     hit = classify(s, dft, energy);
-    track(s, hit, energy, previous_energy);
+    track(s, hit, energy);
     s->hop++;
 }
 

@@ -12,6 +12,7 @@
 #define VB_DTMF_HOP 32          /* samples per hop: 4 ms */
 #define VB_DTMF_TONES 8         /* 4 row (low group) + 4 column (high group) tones */
 #define VB_DTMF_QUEUE 32        /* events kept until read */
+#define VB_DTMF_LEAD_HOPS 5     /* hops looked back at to place the start of a tone */
 
 struct vb_dtmf_rx_state_s
 {
@@ -44,13 +45,15 @@ struct vb_dtmf_rx_state_s
     float long_re[VB_DTMF_TONES];
     float long_im[VB_DTMF_TONES];
     float hop_energy[3];
+    float recent_energy[VB_DTMF_LEAD_HOPS];  /* energies of the last hops, oldest first */
 
     /* Candidate digit, not yet recognised. */
     char cand;
     int cand_steady;
     int cand_misses;
     float cand_peak;
-    int64_t cand_start;
+    int64_t cand_start;                 /* first sample of the first lead hop */
+    float cand_lead[VB_DTMF_LEAD_HOPS]; /* energies of the hop of the first hit and those before */
 
     /* Recognised digit being held. */
     char digit;
