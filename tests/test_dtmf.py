@@ -194,7 +194,7 @@ def test_bytes_input_and_statistics(rng):
 
 def test_modes_and_overrides():
     normal = dsp.dtmf_params()
-    assert normal["min_on_ms"] == 24
+    assert normal["min_on_ms"] == 20
     assert dsp.dtmf_params("strict")["min_on_ms"] > normal["min_on_ms"]
     assert dsp.dtmf_params("sensitive")["normal_twist_db"] > normal["normal_twist_db"]
     assert dsp.dtmf_params(min_on_ms=40)["min_on_ms"] == 40

@@ -212,7 +212,7 @@ int vb_dtmf_rx_default_params(vb_dtmf_rx_params_t *p, int mode)
     p->tone_share_db = -1.0f;
     p->freq_tolerance_pct = 1.5f;
     p->freq_tolerance_hz = 4.0f;
-    p->min_on_ms = 24;
+    p->min_on_ms = 20;
     p->min_off_ms = 20;
     switch (mode)
     {

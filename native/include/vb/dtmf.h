@@ -10,28 +10,30 @@ acts on) and an OFF event when it ends, with start and end sample positions, the
 tone in dBm0, the twist and the measured frequency offset of each tone.
 
 Default acceptance (Q.24 and the Mitel CM7291 / Bellcore test procedures):
- - frequency: accepts +-(1.5 % + 2 Hz) on either or both tones, rejects +-3.5 %;
- - twist: accepts the high group up to 8 dB weaker (normal) or 4 dB stronger (reverse), with
-   1.5 dB margin;
+ - frequency: accepts +-(1.5 % + 2 Hz) on either or both tones (and 1 Hz beyond), rejects from
+   +-(1.5 % + 4 Hz), well inside the +-3.5 % that must be rejected;
+ - twist: accepts the high group up to 9 dB weaker (normal) or 5 dB stronger (reverse);
  - level: -3 to -44 dBm0 per tone;
- - timing: accepts 40 ms tones, never reports tones of 20 ms or less, separates digits by
-   pauses of 40 ms and bridges breaks of 10 ms; a held key is one digit however long;
+ - timing: accepts tones of 32 ms and longer, never reports tones of 26 ms or less, separates
+   digits by pauses of 14 ms or more and bridges breaks of 12 ms; a held key is one digit;
  - results do not depend on how the stream is cut into blocks.
+docs/dtmf.md lists the measured edges and the tests that hold them.
 
 \section dtmf_rx_page_sec_2 How does it work?
-The input is cut into hops of 32 samples (4 ms). Each analysis window is 64 samples (two hops)
-with a Hann taper, and the eight Q.23 tones are measured in it as complex DFT values; a window
-overlaps the previous one by half. One shared block length cannot give the narrow
-accept/reject window needed at 697 Hz and the wide one needed at 1633 Hz, so the receiver does
-not rely on filter bandwidth for frequency selectivity: it measures each tone's frequency from
-the phase advance of its DFT value between two windows one hop apart (unambiguous within
-+-125 Hz) and applies an explicit +-(2.5 % + 1 Hz) window, midway between the accept and the
-reject limits at every tone. The taper keeps the other tone of the pair, a 450 Hz dial tone and
-the negative-frequency image out of that phase measurement. Energy tests then apply: level per
-tone, twist, and the share of the two tones in the total energy of the window (talk-off guard).
-A digit is recognised after it has held for VB_DTMF params min_on_ms of steady energy and ends
-after min_off_ms without it. The per-sample work is one multiply-add per tone per overlapping
-window, laid out for 8-wide SIMD.
+The input is cut into hops of 32 samples (4 ms). Each 64-sample window (two hops, Hann taper)
+gives one complex DFT value per Q.23 tone; windows overlap by half. Three successive windows,
+phase-aligned at the tone frequencies, add up to a 128-sample Tukey window, fine enough to keep
+a voice's neighbouring harmonics (~120 Hz apart) out of the tone powers; it costs no
+per-sample work. One shared block length cannot give the narrow accept/reject window needed
+at 697 Hz and the wide one needed at 1633 Hz, so the receiver does not rely on filter
+bandwidth for frequency selectivity: it measures each tone's frequency from the phase advance
+of its DFT value between two long windows one hop apart (unambiguous within +-125 Hz) and
+applies an explicit window per tone. Energy tests then apply, on powers corrected for the
+window's loss at the measured offset: level per tone, twist, and the share of the two tones in
+the total energy (the main talk-off guard). A digit is recognised after min_on_ms of steady
+energy and ends after min_off_ms without it. The per-sample work is one multiply-add per tone
+per overlapping 64-sample window, laid out for 8-wide SIMD (AVX2 + FMA where the processor
+has it, 4-wide otherwise).
 
 Operating caveat: a large DC offset counts as non-tone energy and lowers the tone share; remove
 DC before the receiver if the source has it.
