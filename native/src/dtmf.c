@@ -26,8 +26,7 @@ static const char digit_map[4][4] =
     {'*', '0', '#', 'D'}
 };
 
-#define GAIN_STEPS_PER_HZ 4
-#define GAIN_STEPS (125*GAIN_STEPS_PER_HZ)     /* up to the +-125 Hz the phase test can see */
+#define GAIN_STEPS 1024        /* window gain table, indexed by sin^2 of the phase error */
 
 typedef float v8sf __attribute__((vector_size(32)));
 typedef float v4sf __attribute__((vector_size(16)));
@@ -42,7 +41,8 @@ static struct
     float hop_rot_im[TONES];
     v8sf rot1[2];               /* e^{-j w_k HOP} and e^{-j w_k 2 HOP}, real and imaginary */
     v8sf rot2[2];
-    /* Power gain of the combined window for a tone off its bin by i/GAIN_STEPS_PER_HZ Hz. */
+    /* Power gain of the combined window for a tone whose phase error per hop has
+       sin^2 = i/GAIN_STEPS (indexing by sin^2 spares an arctangent per tone and hop). */
     float gain[GAIN_STEPS + 1];
     void (*hop_dft)(const int16_t x[HOP], v8sf out[4], float *energy);
 } kernel;
@@ -92,8 +92,9 @@ static void kernel_init(void)
     }
     for (int i = 0;  i <= GAIN_STEPS;  i++)
     {
-        /* |sum w(n) e^{j d n}|^2 / (sum w)^2 for the three overlapped Hann windows. */
-        double d = 2.0*M_PI*i/GAIN_STEPS_PER_HZ/VB_SAMPLE_RATE;
+        /* |sum w(n) e^{j d n}|^2 / (sum w)^2 for the three overlapped Hann windows, d the
+           frequency error in radians per sample: the phase error per hop over HOP. */
+        double d = asin(sqrt((double) i/GAIN_STEPS))/HOP;
         double sum_re = 0.0;
         double sum_im = 0.0;
         double sum_w = 0.0;
@@ -262,7 +263,8 @@ static void apply_params(vb_dtmf_rx_state_t *s, const vb_dtmf_rx_params_t *p)
     {
         /* The window loses the most on the highest tone at the edge of its window. */
         double edge_hz = tone_hz[TONES - 1]*p->freq_tolerance_pct/100.0 + p->freq_tolerance_hz;
-        int step = (int) lrint(edge_hz*GAIN_STEPS_PER_HZ);
+        double edge = sin(2.0*M_PI*edge_hz*HOP/VB_SAMPLE_RATE);
+        int step = (int) lrint(edge*edge*GAIN_STEPS);
 
         s->min_gain = kernel.gain[(step > GAIN_STEPS) ? GAIN_STEPS : step];
     }
@@ -409,8 +411,8 @@ static int best_tone(const vb_dtmf_rx_state_t *s, int first, const float re[], c
         phase_error(s, k, re[k], im[k], &r, &i);
         if (r <= 0.0f  ||  fabsf(i) > s->tan_window[k]*r)
             continue;
-        step = (int) lrintf(fabsf(phase_to_offset_hz(r, i))*GAIN_STEPS_PER_HZ);
-        corrected = power[k]/kernel.gain[(step > GAIN_STEPS) ? GAIN_STEPS : step];
+        step = (int) (i*i/(r*r + i*i)*GAIN_STEPS + 0.5f);
+        corrected = power[k]/kernel.gain[step];
         if (corrected < s->min_power  ||  corrected <= best_power)
             continue;
         best = k;
