@@ -10,7 +10,15 @@ URL options of emu://analog (defaults in brackets):
     disconnect_ms=MS   loop-current drop that means the far end hung up [100]
     ring_timeout_s=S   a ringing call with no ring for this long was abandoned [8]
     disconnect=KIND    how the simulated exchange signals a caller's hangup:
-                       battery, busy, battery+busy [battery+busy]
+                       battery, busy, congestion, battery+busy, battery+congestion
+                       [battery+busy]
+    jitter=F           the exchange varies each on/off time of its tones by up to
+                       +-F (0.1 = 10 %) [0]
+    seed=N             random seed of the simulated exchange [0]
+    dtmf_mode=M        DTMF receiver preset: normal, sensitive, strict [normal]
+
+The board runs on whatever event loop opens it: real time on a normal loop (the daemon), virtual
+time on voiceboard.clock.VirtualTimeLoop (tests, simulator).
 
 The board's DSP does the work a real board does: ring detection with debounce on the line
 voltage, caller ID decoded from the line audio, disconnect supervision by loop current and by
@@ -51,8 +59,9 @@ def open_url(url, host, path, options):
         disconnect_ms=option(options, "disconnect_ms", int, 100, url),
         ring_timeout_s=option(options, "ring_timeout_s", float, 8.0, url),
         disconnect=option(options, "disconnect", str, "battery+busy", url),
-        real_time=option(options, "real_time", lambda v: bool(int(v)), False, url),
         dtmf_mode=option(options, "dtmf_mode", str, "normal", url),
+        jitter=option(options, "jitter", float, 0.0, url),
+        seed=option(options, "seed", int, 0, url),
     )
     no_more_options(options, url)
     if not 1 <= kw["ports"] <= 256:
@@ -68,15 +77,16 @@ class EmuAnalogBoard(BoardBase):
     SCHEME = "emu"
 
     def __init__(self, ports=8, region="cn", cid="fsk", busydetect=True, disconnect_ms=100,
-                 ring_timeout_s=8.0, disconnect="battery+busy", real_time=False, dtmf_mode="normal",
-                 directory=None):
-        super().__init__(ports, dtmf_mode=dtmf_mode, real_time=real_time)
+                 ring_timeout_s=8.0, disconnect="battery+busy", dtmf_mode="normal",
+                 directory=None, jitter=0.0, seed=0):
+        super().__init__(ports, dtmf_mode=dtmf_mode)
         self.region = region
         self.cid = cid
         self.busydetect = busydetect
         self.disconnect_ticks = max(1, int(round(disconnect_ms / 1000 / self.clock.tick_seconds)))
         self.ring_timeout_ticks = int(round(ring_timeout_s / self.clock.tick_seconds))
-        self._exchange_options = dict(region=region, disconnect=disconnect, directory=directory)
+        self._exchange_options = dict(region=region, disconnect=disconnect, directory=directory,
+                                      cadence_jitter=jitter, seed=seed)
         self.bank = LineBank(ports, self.tick_samples)
         self.exchange = None
         tick_s = self.clock.tick_seconds

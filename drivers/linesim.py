@@ -26,6 +26,8 @@ from drivers.lines import RING_VRMS
 log = logging.getLogger("voiceboard.linesim")
 
 LOOP_SECONDS = 10.0         # length of a rendered loop of a repeating tone
+DISCONNECT_KINDS = ("battery", "busy", "congestion", "battery+busy", "battery+congestion")
+MAX_TONE_SEGMENTS = 32      # segments one generator tone can hold (VB_TONE_MAX_SEGMENTS)
 
 
 class CallEnded(Exception):
@@ -63,6 +65,7 @@ class ExchangePort:
         self.state = PortState.IDLE
         self.heard = []                 # int16 chunks the board sent while listening
         self.dialled = ""               # digits the board dialled (outbound calls)
+        self.dead = False               # out of order: no dial tone, nothing routed
         self._answered = None           # future: the board answered our ring
         self._ring_elapsed = 0
         self._rings = 0
@@ -214,8 +217,9 @@ class ExchangePort:
         self._clear_ticks = 0
         if "battery" in ex.disconnect:
             ex.bank.battery[self.number] = False
-        if "busy" in ex.disconnect:
-            self._loop(ex.region.tone("busy").name)
+        for tone in ("busy", "congestion"):
+            if tone in ex.disconnect:
+                self._loop(tone)
 
     def _loop(self, tone_name):
         """Play a region tone for as long as the state lasts."""
@@ -236,7 +240,7 @@ class ExchangePort:
             ex.engine.play(self.number, ex.tone_loop(self._loop_tone))
         state = self.state
         if state is PortState.IDLE:
-            if offhook:
+            if offhook and not self.dead:
                 # The board seized the line to dial: dial tone, then digits.
                 self.dialled = ""
                 self._set(PortState.DIALTONE)
@@ -349,16 +353,17 @@ class Exchange:
         Tone table and ring cadence (telephony.md §4).
     disconnect : str
         How a subscriber's hangup reaches the board: "battery" (open-switch interval of
-        ``open_switch_s``), "busy" (busy tone until the board clears) or "battery+busy".
+        ``open_switch_s``), "busy" or "congestion" (that tone until the board clears), or
+        battery and a tone ("battery+busy", "battery+congestion").
     directory : dict
         Number -> :class:`Destination`, for calls the board places.
     """
 
     def __init__(self, bank, region="cn", disconnect="battery+busy", open_switch_s=0.8,
                  clear_timeout_s=30.0, directory=None, seed=0, cid_delay_s=0.6,
-                 interdigit_s=3.0, dialtone_timeout_s=10.0):
-        if disconnect not in ("battery", "busy", "battery+busy"):
-            raise ValueError(f"disconnect must be battery, busy or battery+busy, got {disconnect!r}")
+                 interdigit_s=3.0, dialtone_timeout_s=10.0, cadence_jitter=0.0):
+        if disconnect not in DISCONNECT_KINDS:
+            raise ValueError(f"disconnect must be one of {', '.join(DISCONNECT_KINDS)}, got {disconnect!r}")
         self.bank = bank
         self.region = tones.region(region)
         self.tick_samples = bank.tick
@@ -371,6 +376,9 @@ class Exchange:
         # GR-30 / China: FSK starts 500-2000 ms after the end of ring 1 (telephony.md §5.3).
         self.cid_delay_ticks = int(round(cid_delay_s / self.tick_s))
         self.directory = dict(directory or {})
+        # Each on/off time of a repeating tone drawn within +-cadence_jitter of its value
+        # (exchanges keep cadences to +-10 %, telephony.md §4.1).
+        self.cadence_jitter = cadence_jitter
         self.rng = np.random.default_rng(seed)
         self.engine = dsp.Board(bank.lines, tick=bank.tick)
         self.ports = [ExchangePort(self, i) for i in range(bank.lines)]
@@ -380,14 +388,26 @@ class Exchange:
         self.engine.close()
 
     def tone_loop(self, name):
-        """A whole number of cycles of a region tone, about LOOP_SECONDS long (cached)."""
+        """About LOOP_SECONDS of a region tone, a whole number of cycles (cached unless the
+        cadence is jittered: then every loop is drawn anew)."""
         loop = self._loops.get(name)
-        if loop is None:
-            tone = self.region.tone(name)
-            cycle_ms = sum(s.on_ms + s.off_ms for s in tone.segments if s.repeat) or 1000
-            cycles = max(1, int(LOOP_SECONDS * 1000 // cycle_ms))
-            loop = dsp.tone_samples(name, self.region.name, seconds=cycles * cycle_ms / 1000)
-            self._loops[name] = loop
+        if loop is not None:
+            return loop
+        tone = self.region.tone(name)
+        cycle = [s for s in tone.segments if s.repeat]
+        cycle_ms = sum(s.on_ms + s.off_ms for s in cycle) or 1000
+        cycles = max(1, int(LOOP_SECONDS * 1000 // cycle_ms))
+        if self.cadence_jitter and cycle and all(s.on_ms and s.off_ms for s in cycle):
+            def vary(ms):
+                return max(1, int(round(ms * (1 + self.rng.uniform(-1, 1) * self.cadence_jitter))))
+            cycles = min(cycles, MAX_TONE_SEGMENTS // len(cycle))
+            segments = [dataclasses.replace(s, on_ms=vary(s.on_ms), off_ms=vary(s.off_ms), repeat=False)
+                        for _ in range(cycles) for s in cycle]
+            with dsp.ToneGenerator(self.region.name) as gen:
+                gen.put(segments)
+                return gen.generate(sum(s.on_ms + s.off_ms for s in segments) * dsp.SAMPLE_RATE // 1000)
+        loop = dsp.tone_samples(name, self.region.name, seconds=cycles * cycle_ms / 1000)
+        self._loops[name] = loop
         return loop
 
     def tick(self):

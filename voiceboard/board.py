@@ -203,13 +203,20 @@ class Channel:
         return "".join(self._digits)
 
     async def _wait_any(self, *awaitables, timeout=None):
-        """Wait for the first of several events/futures, or for the hangup; True if one fired."""
-        tasks = [asyncio.ensure_future(a) for a in awaitables]
-        tasks.append(asyncio.ensure_future(self._hungup.wait()))
+        """Wait for the first of several futures/coroutines, or for the hangup; True if one
+        fired. Futures passed in are left alone; what this creates is cancelled."""
+        created = [asyncio.ensure_future(self._hungup.wait())]
+        waiting = list(created)
+        for a in awaitables:
+            if asyncio.isfuture(a):
+                waiting.append(a)
+            else:
+                created.append(asyncio.ensure_future(a))
+                waiting.append(created[-1])
         try:
-            done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for t in tasks:
+            for t in created:
                 t.cancel()
         return bool(done)
 
@@ -241,6 +248,18 @@ class Channel:
         """Put the line on-hook; any operation in progress ends with "hangup"."""
         self._require("hangup")
         self._end_call()                                    # RINGING/DIALING/CONNECTED -> IDLE
+
+    async def block(self, reason="blocked"):
+        """Take the channel out of service (ending any call on it)."""
+        self._require("block")
+        if self.state in (ChannelState.CONNECTED, ChannelState.DIALING):
+            self._end_call()
+        self._out_of_service(reason)                        # * -> OUT_OF_SERVICE
+
+    async def unblock(self):
+        """Return a blocked channel to service."""
+        self._require("unblock")
+        self._back_in_service()                             # OUT_OF_SERVICE -> IDLE
 
     async def flash(self, ms=None):
         """Hook flash of ``ms`` milliseconds (default: the backend's flash time)."""
@@ -448,10 +467,9 @@ class BoardBase(abc.ABC):
 
     SCHEME = ""
 
-    def __init__(self, channels, tick_samples=_clock.TICK_SAMPLES, dtmf_mode="normal", real_time=False):
+    def __init__(self, channels, tick_samples=_clock.TICK_SAMPLES, dtmf_mode="normal"):
         self.tick_samples = tick_samples
         self.dtmf_mode = dtmf_mode
-        self.real_time = real_time
         self.channels = [Channel(self, i) for i in range(channels)]
         self.clock = _clock.MediaClock(tick_samples / dsp.SAMPLE_RATE)
         self._engine = None
