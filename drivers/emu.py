@@ -49,8 +49,11 @@ FLASH_MS = 600              # hook flash sent (⚠ no regional source; DAHDI sen
 
 
 def open_url(url, host, path, options):
+    if host == "e1":
+        from drivers import emu_e1
+        return emu_e1.open_url(url, host, path, options)
     if host != "analog":
-        raise ConfigError(f"board URL {url!r}: emu:// knows 'analog' (got {host!r})")
+        raise ConfigError(f"board URL {url!r}: emu:// knows 'analog' and 'e1' (got {host!r})")
     kw = dict(
         ports=option(options, "ports", int, 8, url),
         region=option(options, "region", str, "cn", url),

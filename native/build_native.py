@@ -25,6 +25,8 @@ SOURCES = [
     "native/src/chan.c",
     "native/src/resample.c",
     "native/src/fsk.c",
+    "native/src/e1.c",
+    "native/src/r2mf.c",
 ]
 
 if os.environ.get("VB_NATIVE_DEBUG") == "1":
@@ -39,7 +41,7 @@ else:
 COMPILE_ARGS += ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffp-contract=fast"]
 
 # cffi declarations, in dependency order (a module may use the types of those before it).
-CDEFS = ["telephony", "g711", "dtmf", "tone", "cpd", "resample", "fsk", "ring", "chan"]
+CDEFS = ["telephony", "g711", "dtmf", "tone", "cpd", "resample", "fsk", "e1", "r2mf", "ring", "chan"]
 
 ffibuilder = FFI()
 for _name in CDEFS:

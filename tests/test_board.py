@@ -399,7 +399,7 @@ def test_a_call_in_real_time():
 # --- URLs ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url,message", [
-    ("analog", "no scheme"), ("nosuch://x", "not known"), ("emu://digital", "knows 'analog'"),
+    ("analog", "no scheme"), ("nosuch://x", "not known"), ("emu://digital", "knows 'analog' and 'e1'"),
     ("emu://analog?ports=x", "bad value 'x' for ports"), ("emu://analog?colour=red", "unknown option"),
 ])
 def test_bad_board_urls(url, message):

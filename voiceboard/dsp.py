@@ -1291,3 +1291,9 @@ def fsk_receive(samples, standard="bell202", min_level_dbm0=-48.0, **spec):
     with FskReceiver(standard, min_level_dbm0, **spec) as rx:
         return rx.feed(samples)
 # (end of the FSK section)
+
+
+# ----------------------------------------------------------------------------------------
+# E1 framer (G.704, CRC-4, CAS) and MFC-R2 tones: e1.c, r2mf.c
+# ----------------------------------------------------------------------------------------
+# (end of the E1 section)

@@ -15,5 +15,7 @@
 #include "vb/chan.h"
 #include "vb/resample.h"
 #include "vb/fsk.h"
+#include "vb/e1.h"
+#include "vb/r2mf.h"
 
 #endif

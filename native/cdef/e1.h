@@ -1,0 +1,1 @@
+/* cffi declarations for vb/e1.h */

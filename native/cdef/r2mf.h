@@ -1,0 +1,1 @@
+/* cffi declarations for vb/r2mf.h */
