@@ -212,3 +212,21 @@ def test_closed_detector_refuses_work():
     det.close()
     with pytest.raises(ValueError, match="closed"):
         det.feed(np.zeros(10, dtype=np.int16))
+
+
+# --- our generator into our receiver ------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(digits=st.text(alphabet=KEYS, min_size=1, max_size=20),
+       level=st.floats(-35.0, -5.0), twist=st.floats(-3.5, 7.5),
+       on_ms=st.integers(40, 120), off_ms=st.integers(40, 120),
+       law=st.sampled_from(["linear", "alaw", "ulaw"]))
+def test_detect_of_generate_is_identity(digits, level, twist, on_ms, off_ms, law):
+    x = dsp.dtmf_samples(digits, level_dbm0=level, twist_db=twist, on_ms=on_ms, off_ms=off_ms)
+    x = np.concatenate([np.zeros(400, np.int16), x, np.zeros(800, np.int16)])
+    if law != "linear":
+        x = sig.codec_munge(x, law)
+    assert "".join(e.digit for e in dsp.detect_dtmf(x)) == digits
