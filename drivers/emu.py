@@ -1,4 +1,4 @@
-"""Emulated boards: ``emu://analog`` (FXO ports on lines from a simulated exchange).
+"""Emulated boards: emu://analog (FXO ports facing a simulated exchange) and emu://e1.
 
 URL options of emu://analog (defaults in brackets):
 
@@ -46,6 +46,11 @@ RING_DEBOUNCE_S = 0.064     # DAHDI DEFAULT_RING_DEBOUNCE (telephony.md §4.2)
 RING_MIN_S = 0.2            # shorter bursts are not rings (DAHDI treats < 200 ms as noise)
 CID_HISTORY_S = 6.0         # on-hook audio kept for caller-ID decoding (ring 1 + gap + data)
 FLASH_MS = 600              # hook flash sent (⚠ no regional source; DAHDI sends 750 ms)
+
+
+def list_devices():
+    return ["emu://analog?ports=8&region=cn   analog FXO ports on a simulated exchange",
+            "emu://e1?spans=1                  E1 spans (China No.1 / MFC-R2) on a simulated exchange"]
 
 
 def open_url(url, host, path, options):

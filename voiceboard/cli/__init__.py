@@ -9,7 +9,7 @@ import sys
 
 from voiceboard.errors import VoiceBoardError
 
-COMMANDS = ["dtmf", "tone", "cid"]
+COMMANDS = ["dtmf", "tone", "cid", "board"]
 
 
 def build_parser():
