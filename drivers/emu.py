@@ -15,6 +15,8 @@ URL options of emu://analog (defaults in brackets):
     jitter=F           the exchange varies each on/off time of its tones by up to
                        +-F (0.1 = 10 %) [0]
     seed=N             random seed of the simulated exchange [0]
+    cable=PATH         the exchange runs in another process (voiceboard linesim --listen
+                       PATH), reached over a UNIX socket (drivers/cable.py) [in-process]
     dtmf_mode=M        DTMF receiver preset: normal, sensitive, strict [normal]
 
 The board runs on whatever event loop opens it: real time on a normal loop (the daemon), virtual
@@ -32,6 +34,7 @@ import logging
 import numpy as np
 
 from drivers import no_more_options, option
+from drivers.cable import CableEnd
 from drivers.lines import LineBank
 from drivers.linesim import Exchange
 from voiceboard import callerid, dsp
@@ -70,6 +73,7 @@ def open_url(url, host, path, options):
         dtmf_mode=option(options, "dtmf_mode", str, "normal", url),
         jitter=option(options, "jitter", float, 0.0, url),
         seed=option(options, "seed", int, 0, url),
+        cable=option(options, "cable", str, None, url),
     )
     no_more_options(options, url)
     if not 1 <= kw["ports"] <= 256:
@@ -86,7 +90,7 @@ class EmuAnalogBoard(BoardBase):
 
     def __init__(self, ports=8, region="cn", cid="fsk", busydetect=True, disconnect_ms=100,
                  ring_timeout_s=8.0, disconnect="battery+busy", dtmf_mode="normal",
-                 directory=None, jitter=0.0, seed=0):
+                 directory=None, jitter=0.0, seed=0, cable=None):
         super().__init__(ports, dtmf_mode=dtmf_mode)
         self.region = region
         self.cid = cid
@@ -97,6 +101,8 @@ class EmuAnalogBoard(BoardBase):
                                       cadence_jitter=jitter, seed=seed)
         self.bank = LineBank(ports, self.tick_samples)
         self.exchange = None
+        self.cable_path = cable
+        self._cable = None
         tick_s = self.clock.tick_seconds
         self._debounce_ticks = max(1, int(round(RING_DEBOUNCE_S / tick_s)))
         self._ring_min_ticks = int(round(RING_MIN_S / tick_s))
@@ -118,18 +124,27 @@ class EmuAnalogBoard(BoardBase):
                             call_progress=True, bridging=True, ringing=True, signalling="analog")
 
     async def _open(self):
-        self.exchange = Exchange(self.bank, **self._exchange_options)
+        if self.cable_path:
+            self._cable = CableEnd(self.cable_path, self.bank)
+        else:
+            self.exchange = Exchange(self.bank, **self._exchange_options)
 
     async def _close(self):
         for det in self._busy.values():
             det.close()
         self._busy.clear()
-        self.exchange.close()
+        if self._cable is not None:
+            self._cable.close()
+        else:
+            self.exchange.close()
 
     # --- media -----------------------------------------------------------------------------
 
     def _receive(self, rx):
-        self.exchange.tick()
+        if self._cable is not None:
+            self._cable.exchange()
+        else:
+            self.exchange.tick()
         rx[...] = self.bank.down
 
     def _transmit(self, tx):

@@ -51,9 +51,39 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._now += seconds
 
 
+class _SlavedSelector:
+    """Waits for I/O only: time cannot pass by itself on a slaved loop."""
+
+    def __init__(self, selector):
+        self._selector = selector
+
+    def select(self, timeout=None):
+        return self._selector.select(0 if timeout == 0 else None)
+
+    def __getattr__(self, name):
+        return getattr(self._selector, name)
+
+
+class SlavedTimeLoop(asyncio.SelectorEventLoop):
+    """asyncio loop whose clock moves only when :meth:`advance` is called -- by the arrival of
+    another process's tick. The line simulator at the far end of a virtual cable runs on it,
+    so its callers keep the board's time whether the board runs in real or virtual time."""
+
+    def __init__(self):
+        self._now = 0.0
+        super().__init__(_SlavedSelector(selectors.DefaultSelector()))
+
+    def time(self):
+        return self._now
+
+    def advance(self, seconds):
+        self._now += seconds
+
+
 def run(coro, virtual=True):
-    """Run a coroutine to completion on a fresh loop, on virtual time by default."""
-    factory = VirtualTimeLoop if virtual else asyncio.new_event_loop
+    """Run a coroutine to completion on a fresh loop: virtual time (True), real time (False),
+    or "slaved" (:class:`SlavedTimeLoop`)."""
+    factory = {True: VirtualTimeLoop, False: asyncio.new_event_loop, "slaved": SlavedTimeLoop}[virtual]
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(coro)
 

@@ -33,6 +33,19 @@ def register(subparsers):
     call.add_argument("--real-time", action="store_true", help="pace to the clock instead of virtual time")
     call.set_defaults(func=run_call)
 
+    sim = subparsers.add_parser("linesim", help="run the line simulator for a board in another process",
+                                description="Run the simulated exchange and its scripted callers in this "
+                                            "process, at the far end of a virtual cable (a UNIX socket) "
+                                            "that a board opens with emu://analog?cable=PATH.",
+                                epilog=LINESIM_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sim.add_argument("--listen", required=True, metavar="PATH", help="UNIX socket to create (mode 0600)")
+    sim.add_argument("--ports", type=int, default=8, metavar="N", help="lines (must match the board; default 8)")
+    sim.add_argument("--region", default="cn", metavar="R", help="tone table and ring cadence (default cn)")
+    sim.add_argument("--script", metavar="SCRIPT.yaml", help="scripted callers")
+    sim.add_argument("--disconnect", default="battery+busy", metavar="KIND",
+                     help="how a caller's hangup reaches the board (default battery+busy)")
+    sim.set_defaults(func=run_linesim)
+
     boards = subparsers.add_parser("boards", help="list the board backends and their devices",
                                    description="List the board URL schemes this installation has, "
                                                "and the devices each can open.")
@@ -110,6 +123,49 @@ async def _answer(ch, rings, prompt, timeline):
                     break
     finally:
         logger.cancel()
+
+
+LINESIM_EPILOG = """\
+The simulator keeps the board's time: it answers each tick the board sends, so it runs as
+fast as the board, real or virtual. It stops when the board closes the cable, and prints the
+callers' timeline.
+
+example (two shells):
+  voiceboard linesim --listen /tmp/lines.sock --ports 2 --script docs/examples/caller.yaml
+  ivrd ... or a test opening  emu://analog?ports=2&cable=/tmp/lines.sock
+"""
+
+
+def run_linesim(args):
+    from drivers import cable, scripts
+    from drivers.lines import LineBank
+    from drivers.linesim import Exchange
+
+    script = scripts.load(args.script) if args.script else {"callers": []}
+    if not 1 <= args.ports <= 256:
+        raise ConfigError("--ports must be 1 to 256")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        bank = LineBank(args.ports)
+        exchange = Exchange(bank, region=args.region, disconnect=args.disconnect)
+        timeline = []
+
+        def on_tick():
+            loop.advance(exchange.tick_s)
+            exchange.tick()
+
+        callers = asyncio.ensure_future(scripts.run(exchange, script, timeline, loop.time))
+        try:
+            await cable.serve(args.listen, bank, on_tick)
+        finally:
+            callers.cancel()
+            exchange.close()
+        return timeline
+
+    for entry in sorted(clock.run(main(), virtual="slaved"), key=lambda e: e.time):
+        print(entry)
+    return 0
 
 
 def run_boards(args):
