@@ -5,9 +5,12 @@ simulator (``voiceboard linesim --listen PATH``) in another. Every tick the boar
 frame and the simulator answers with one, so the simulator runs on the board's clock, real or
 virtual, and no frame is ever buffered beyond one tick:
 
-    board -> simulator:  b"VBUP" tick u64, lines u16, tick u16 | offhook u8 x lines | up audio int16
+    board -> simulator:  b"VBUP" tick u64, lines u16, tick u16 | offhook u8 x lines
+                         | battery to phone u8 x lines | ringing to phone Vrms float32 x lines
+                         | up audio int16
     simulator -> board:  b"VBDN" tick u64, lines u16, tick u16 | battery u8 x lines
-                         | ringing Vrms float32 x lines | down audio int16
+                         | phone offhook u8 x lines | ringing Vrms float32 x lines
+                         | down audio int16
 
 All little-endian. The socket file is created with mode 0600: only its owner may connect.
 """
@@ -25,11 +28,15 @@ UP, DOWN = b"VBUP", b"VBDN"
 
 
 def _up_size(lines, tick):
-    return _HEADER.size + lines + 2 * lines * tick
+    return _HEADER.size + 2 * lines + 4 * lines + 2 * lines * tick
 
 
 def _down_size(lines, tick):
-    return _HEADER.size + lines + 4 * lines + 2 * lines * tick
+    return _HEADER.size + 2 * lines + 4 * lines + 2 * lines * tick
+
+
+def _bits(array):
+    return array.astype(np.uint8).tobytes()
 
 
 class CableEnd:
@@ -55,8 +62,9 @@ class CableEnd:
         """Send the board's last tick, receive the far end's next one into the bank."""
         bank = self.bank
         self.tick_number += 1
-        frame = (_HEADER.pack(UP, self.tick_number, bank.lines, bank.tick)
-                 + bank.offhook.astype(np.uint8).tobytes() + bank.up.astype("<i2").tobytes())
+        frame = (_HEADER.pack(UP, self.tick_number, bank.lines, bank.tick) + _bits(bank.offhook)
+                 + _bits(bank.battery_to_phone) + bank.ring_to_phone.astype("<f4").tobytes()
+                 + bank.up.astype("<i2").tobytes())
         try:
             self._sock.sendall(frame)
             view = memoryview(self._down)
@@ -73,6 +81,8 @@ class CableEnd:
             raise BoardError(f"cable {self.path}: out of step (tick {tick}, expected {self.tick_number})")
         off = _HEADER.size
         bank.battery[:] = np.frombuffer(self._down, np.uint8, lines, off).astype(bool)
+        off += lines
+        bank.phone_offhook[:] = np.frombuffer(self._down, np.uint8, lines, off).astype(bool)
         off += lines
         bank.ring_v[:] = np.frombuffer(self._down, "<f4", lines, off)
         off += 4 * lines
@@ -103,10 +113,15 @@ async def serve(path, bank, on_tick, ready=None):
                 off = _HEADER.size
                 bank.offhook[:] = np.frombuffer(frame, np.uint8, lines, off).astype(bool)
                 off += lines
+                bank.battery_to_phone[:] = np.frombuffer(frame, np.uint8, lines, off).astype(bool)
+                off += lines
+                bank.ring_to_phone[:] = np.frombuffer(frame, "<f4", lines, off)
+                off += 4 * lines
                 bank.up[...] = np.frombuffer(frame, "<i2", lines * size, off).reshape(lines, size)
                 on_tick()
-                writer.write(_HEADER.pack(DOWN, tick, lines, size) + bank.battery.astype(np.uint8).tobytes()
-                             + bank.ring_v.astype("<f4").tobytes() + bank.down.astype("<i2").tobytes())
+                writer.write(_HEADER.pack(DOWN, tick, lines, size) + _bits(bank.battery)
+                             + _bits(bank.phone_offhook) + bank.ring_v.astype("<f4").tobytes()
+                             + bank.down.astype("<i2").tobytes())
                 await writer.drain()
         except Exception as exc:       # surfaced to serve()'s caller, not lost in a callback
             if not done.done():

@@ -2,7 +2,9 @@
 
 URL options of emu://analog (defaults in brackets):
 
-    ports=N            number of FXO ports [8]
+    ports=N            number of ports [8]
+    fxs=K              the last K ports are FXS: the board feeds and rings a phone there
+                       (agent positions) [0]
     region=R           tone table, ring cadence (voiceboard/data/tones.yaml) [cn]
     cid=fsk|off        caller-ID decoding: FSK (Bell 202 or V.23) between ring 1 and 2, or
                        DTMF before ring 1 -- both are tried [fsk]
@@ -35,9 +37,9 @@ import numpy as np
 
 from drivers import no_more_options, option
 from drivers.cable import CableEnd
-from drivers.lines import LineBank
+from drivers.lines import RING_VRMS, LineBank
 from drivers.linesim import Exchange
-from voiceboard import callerid, dsp
+from voiceboard import callerid, dsp, tones
 from voiceboard.board import BoardBase, Capabilities, DialResult
 from voiceboard.errors import ConfigError
 from voiceboard.states import ChannelState
@@ -49,6 +51,7 @@ RING_DEBOUNCE_S = 0.064     # DAHDI DEFAULT_RING_DEBOUNCE (telephony.md §4.2)
 RING_MIN_S = 0.2            # shorter bursts are not rings (DAHDI treats < 200 ms as noise)
 CID_HISTORY_S = 6.0         # on-hook audio kept for caller-ID decoding (ring 1 + gap + data)
 FLASH_MS = 600              # hook flash sent (⚠ no regional source; DAHDI sends 750 ms)
+OPEN_SWITCH_S = 0.8         # battery withheld from a phone when the board hangs up (kewlstart)
 
 
 def list_devices():
@@ -64,6 +67,7 @@ def open_url(url, host, path, options):
         raise ConfigError(f"board URL {url!r}: emu:// knows 'analog' and 'e1' (got {host!r})")
     kw = dict(
         ports=option(options, "ports", int, 8, url),
+        fxs=option(options, "fxs", int, 0, url),
         region=option(options, "region", str, "cn", url),
         cid=option(options, "cid", str, "fsk", url),
         busydetect=option(options, "busydetect", lambda v: bool(int(v)), True, url),
@@ -78,6 +82,8 @@ def open_url(url, host, path, options):
     no_more_options(options, url)
     if not 1 <= kw["ports"] <= 256:
         raise ConfigError(f"board URL {url!r}: ports must be 1 to 256")
+    if not 0 <= kw["fxs"] <= kw["ports"]:
+        raise ConfigError(f"board URL {url!r}: fxs must be 0 to ports")
     if kw["cid"] not in ("fsk", "off"):
         raise ConfigError(f"board URL {url!r}: cid must be fsk or off")
     return EmuAnalogBoard(**kw)
@@ -88,7 +94,7 @@ class EmuAnalogBoard(BoardBase):
 
     SCHEME = "emu"
 
-    def __init__(self, ports=8, region="cn", cid="fsk", busydetect=True, disconnect_ms=100,
+    def __init__(self, ports=8, fxs=0, region="cn", cid="fsk", busydetect=True, disconnect_ms=100,
                  ring_timeout_s=8.0, disconnect="battery+busy", dtmf_mode="normal",
                  directory=None, jitter=0.0, seed=0, cable=None):
         super().__init__(ports, dtmf_mode=dtmf_mode)
@@ -97,8 +103,10 @@ class EmuAnalogBoard(BoardBase):
         self.busydetect = busydetect
         self.disconnect_ticks = max(1, int(round(disconnect_ms / 1000 / self.clock.tick_seconds)))
         self.ring_timeout_ticks = int(round(ring_timeout_s / self.clock.tick_seconds))
+        self.fxs = np.zeros(ports, dtype=bool)
+        self.fxs[ports - fxs:] = fxs > 0
         self._exchange_options = dict(region=region, disconnect=disconnect, directory=directory,
-                                      cadence_jitter=jitter, seed=seed)
+                                      cadence_jitter=jitter, seed=seed, fxs=np.flatnonzero(self.fxs))
         self.bank = LineBank(ports, self.tick_samples)
         self.exchange = None
         self.cable_path = cable
@@ -117,6 +125,10 @@ class EmuAnalogBoard(BoardBase):
         self._busy = {}                                       # channel -> CallProgressDetector
         self._progress = {}                                   # channel -> asyncio.Queue of CPD events
         self._progress_detector = {}                          # channel -> CallProgressDetector
+        self._phone_on = np.zeros(ports, dtype=np.int32)      # FXS: consecutive ticks the phone is off-hook
+        self._phone_down = np.zeros(ports, dtype=np.int32)    # FXS: ... on-hook
+        self._open_switch = np.zeros(ports, dtype=np.int32)   # FXS: ticks of battery still to withhold
+        self._ringers = {}                                    # FXS channel -> (future, cid signal, rings)
 
     @property
     def capabilities(self):
@@ -151,6 +163,16 @@ class EmuAnalogBoard(BoardBase):
         self.bank.up[...] = tx
 
     def _set_hook(self, channel, offhook):
+        if self.fxs[channel]:
+            if not offhook:
+                # Hanging up towards a phone: stop ringing, withhold battery for the
+                # open-switch interval so the phone sees the disconnect (§4.3 kewlstart).
+                self.bank.ring_to_phone[channel] = 0.0
+                self._open_switch[channel] = int(round(OPEN_SWITCH_S / self.clock.tick_seconds))
+                ringer = self._ringers.pop(channel, None)
+                if ringer is not None and not ringer[0].done():
+                    ringer[0].set_result("hangup")
+            return
         self.bank.offhook[channel] = offhook
         if not offhook:
             det = self._busy.pop(channel, None)
@@ -166,6 +188,8 @@ class EmuAnalogBoard(BoardBase):
         self._history_pos = (pos + tick) % self._history.shape[1]
         self._rings()
         self._supervise(rx)
+        if self.fxs.any():
+            self._feed_phones()
 
     def _rings(self):
         volts = self.bank.ring_v > RING_THRESHOLD_V
@@ -174,7 +198,7 @@ class EmuAnalogBoard(BoardBase):
         # Debounce: a ring starts after RING_DEBOUNCE_S of voltage and ends after as long without.
         self._ringing |= self._volts >= self._debounce_ticks
         self._ringing &= self._quiet < self._debounce_ticks
-        newly = np.flatnonzero(self._ringing & ~self._counted & (self._volts >= self._ring_min_ticks))
+        newly = np.flatnonzero(self._ringing & ~self._counted & (self._volts >= self._ring_min_ticks) & ~self.fxs)
         for n in newly:
             self._counted[n] = True
             self._ring(self.channels[n])
@@ -228,6 +252,71 @@ class EmuAnalogBoard(BoardBase):
             if queue is not None:
                 for ev in self._progress_detector[n].feed(rx[n]):
                     queue.put_nowait(ev)
+
+    # --- FXS ports: the board feeds a phone ---------------------------------------------------
+
+    def _feed_phones(self):
+        bank = self.bank
+        self._phone_on = np.where(bank.phone_offhook, self._phone_on + 1, 0)
+        self._phone_down = np.where(bank.phone_offhook, 0, self._phone_down + 1)
+        withheld = self._open_switch > 0
+        bank.battery_to_phone[:] = ~withheld | ~self.fxs
+        self._open_switch = np.where(withheld, self._open_switch - 1, 0)
+        for n in np.flatnonzero(self.fxs):
+            ch = self.channels[n]
+            if n in self._ringers:
+                self._ring_cadence(ch)
+            elif ch.state is ChannelState.IDLE and self._phone_on[n] == self.disconnect_ticks and not withheld[n]:
+                ch._hungup.clear()
+                ch._set_state(ChannelState.CONNECTED)        # IDLE -> CONNECTED (phone lifted)
+                ch._emit("offhook")
+            elif ch.state is ChannelState.CONNECTED and self._phone_down[n] == self.disconnect_ticks:
+                log.info("channel %d: the phone hung up", n)
+                ch._remote_hangup()
+
+    def _ring_cadence(self, ch):
+        n = ch.number
+        future, cid_signal, state = self._ringers[n]
+        if self._phone_on[n] >= self._debounce_ticks:
+            self.bank.ring_to_phone[n] = 0.0
+            del self._ringers[n]
+            ch._set_state(ChannelState.CONNECTED)            # DIALING -> CONNECTED
+            if not future.done():
+                future.set_result("answered")
+            return
+        region = tones.region(self.region)
+        on_ticks = int(round(region.ring_cadence_ms[0] / 1000 / self.clock.tick_seconds))
+        cycle = on_ticks + int(round(region.ring_cadence_ms[1] / 1000 / self.clock.tick_seconds))
+        t = state["ticks"]
+        state["ticks"] += 1
+        phase = t % cycle
+        self.bank.ring_to_phone[n] = RING_VRMS if phase < on_ticks else 0.0
+        if phase == 0:
+            state["rings"] += 1
+            if state["rings"] > state["max"]:
+                self.bank.ring_to_phone[n] = 0.0
+                del self._ringers[n]
+                if not future.done():
+                    future.set_result("no_answer")
+                return
+        # Caller ID between the first and the second ring (GR-30 / China, §5.3).
+        if cid_signal is not None and state["rings"] == 1 and phase == on_ticks + int(round(0.6 / self.clock.tick_seconds)):
+            self._engine.play(n, cid_signal)
+
+    async def _ring_phone(self, ch, caller_id, max_rings):
+        n = ch.number
+        if not self.fxs[n]:
+            return await super()._ring_phone(ch, caller_id, max_rings)
+        signal = callerid.onhook_signal(caller_id) if caller_id is not None else None
+        future = asyncio.get_running_loop().create_future()
+        ch._hungup.clear()
+        ch._set_state(ChannelState.DIALING)                  # IDLE -> DIALING (ringing the phone)
+        self._ringers[n] = (future, signal, {"ticks": 0, "rings": 0, "max": max_rings})
+        outcome = await future
+        if outcome != "answered" and ch.state is ChannelState.DIALING:
+            self._engine.stop_play(n)
+            ch._set_state(ChannelState.IDLE)                 # DIALING -> IDLE
+        return DialResult(outcome)
 
     # --- operations -----------------------------------------------------------------------------
 

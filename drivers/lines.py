@@ -9,7 +9,14 @@ one step:
   China exchange rings at 25 Hz, about 90 Vrms, telephony.md §4.2);
 - ``battery``: the exchange feeds loop battery (False during an open-switch interval, the
   disconnect signal of kewlstart lines, §4.3);
-- ``offhook``: the board (FXO) or the phone (FXS) has closed the loop.
+- ``offhook``: the board's FXO port has closed the loop.
+
+On FXS lines (the board feeds a phone, e.g. an agent position) the signals run the other way:
+
+- ``ring_to_phone``: RMS ringing voltage the board applies to the phone;
+- ``battery_to_phone``: the board feeds loop battery (False: open-switch interval, the board
+  hung up);
+- ``phone_offhook``: the phone's handset is lifted.
 
 Audio crosses a line with one tick of delay in each direction, as it does through a real
 board's buffers. The ringing voltage is modelled by its RMS per tick, not as a 25 Hz waveform:
@@ -30,3 +37,6 @@ class LineBank:
         self.ring_v = np.zeros(lines, dtype=np.float32)
         self.battery = np.ones(lines, dtype=bool)
         self.offhook = np.zeros(lines, dtype=bool)
+        self.ring_to_phone = np.zeros(lines, dtype=np.float32)
+        self.battery_to_phone = np.ones(lines, dtype=bool)
+        self.phone_offhook = np.zeros(lines, dtype=bool)

@@ -26,6 +26,9 @@ from drivers.lines import RING_VRMS
 log = logging.getLogger("voiceboard.linesim")
 
 LOOP_SECONDS = 10.0         # length of a rendered loop of a repeating tone
+RING_DETECT_V = 40.0        # a phone's ringer answers to more than this (China rings at ~90 Vrms)
+CID_LISTEN_S = 6.0          # a phone listens for caller ID from ring 1 to ring 2 (cn: 4 s gap)
+RING_GONE_S = 8.0           # no ring for this long: the call to the phone was abandoned
 DISCONNECT_KINDS = ("battery", "busy", "congestion", "battery+busy", "battery+congestion")
 MAX_TONE_SEGMENTS = 32      # segments one generator tone can hold (VB_TONE_MAX_SEGMENTS)
 
@@ -343,6 +346,70 @@ class ExchangePort:
             done.set_result(None)
 
 
+class Phone(ExchangePort):
+    """A telephone on one of the board's FXS lines (an agent position).
+
+    It rings when the board applies ringing voltage, decodes the caller ID the board sends
+    between the first and the second ring (what its display would show), and is answered and
+    hung up by its user; while connected it presses keys, speaks and listens like a caller.
+    """
+
+    def __init__(self, exchange, number):
+        super().__init__(exchange, number)
+        self.rings = 0
+        self.caller_id = None
+        self._ringing = False
+        self._quiet_ticks = 0
+        self._rang = asyncio.Event()
+
+    async def call(self, *args, **kwargs):
+        raise RuntimeError(f"line {self.number} is an FXS line: its phone is called by the board")
+
+    async def wait_ring(self, timeout=None):
+        """Wait for the next ring; return the ring count of this call."""
+        self._rang.clear()
+        await asyncio.wait_for(self._rang.wait(), timeout)
+        return self.rings
+
+    async def answer(self):
+        """Lift the handset (also how the phone starts a call of its own)."""
+        ex = self.exchange
+        ex.engine.stop_record(self.number)
+        ex.engine.take_recording(self.number)
+        ex.bank.phone_offhook[self.number] = True
+        self._set(PortState.CONNECTED)
+
+    async def hangup(self):
+        self.exchange.bank.phone_offhook[self.number] = False
+        self.exchange.engine.stop_play(self.number)
+        self._set(PortState.IDLE)
+
+    def _phone_tick(self):
+        ex, n = self.exchange, self.number
+        ringing = ex.bank.ring_to_phone[n] > RING_DETECT_V
+        if ringing and not self._ringing:
+            if self.rings == 0:
+                self.caller_id = None
+                # Listen on-hook for the caller ID that follows the first ring.
+                ex.engine.take_recording(n)
+                ex.engine.start_record(n, int(CID_LISTEN_S * dsp.SAMPLE_RATE))
+            elif self.rings == 1 and self.caller_id is None:
+                ex.engine.stop_record(n)
+                found = callerid.decode_onhook(ex.engine.take_recording(n))
+                if found and found[-1][1] is not False:
+                    self.caller_id = found[-1][0]
+            self.rings += 1
+            self._rang.set()
+        self._ringing = ringing
+        self._quiet_ticks = 0 if ringing else self._quiet_ticks + 1
+        if self.state is PortState.IDLE and self.rings and self._quiet_ticks * ex.tick_s > RING_GONE_S:
+            ex.engine.stop_record(n)
+            self.rings = 0                  # the board stopped calling
+        if self.state is PortState.CONNECTED and not ex.bank.battery_to_phone[n]:
+            self._set(PortState.IDLE)       # the board hung up: the phone's user hears it
+            self.rings = 0
+
+
 class Exchange:
     """The far end of a :class:`drivers.lines.LineBank`.
 
@@ -357,11 +424,13 @@ class Exchange:
         battery and a tone ("battery+busy", "battery+congestion").
     directory : dict
         Number -> :class:`Destination`, for calls the board places.
+    fxs : iterable of int
+        Lines on which the board is the feeding side (FXS): a :class:`Phone` sits there.
     """
 
     def __init__(self, bank, region="cn", disconnect="battery+busy", open_switch_s=0.8,
                  clear_timeout_s=30.0, directory=None, seed=0, cid_delay_s=0.6,
-                 interdigit_s=3.0, dialtone_timeout_s=10.0, cadence_jitter=0.0):
+                 interdigit_s=3.0, dialtone_timeout_s=10.0, cadence_jitter=0.0, fxs=()):
         if disconnect not in DISCONNECT_KINDS:
             raise ValueError(f"disconnect must be one of {', '.join(DISCONNECT_KINDS)}, got {disconnect!r}")
         self.bank = bank
@@ -381,7 +450,8 @@ class Exchange:
         self.cadence_jitter = cadence_jitter
         self.rng = np.random.default_rng(seed)
         self.engine = dsp.Board(bank.lines, tick=bank.tick)
-        self.ports = [ExchangePort(self, i) for i in range(bank.lines)]
+        fxs = set(fxs)
+        self.ports = [Phone(self, i) if i in fxs else ExchangePort(self, i) for i in range(bank.lines)]
         self._loops = {}
 
     def close(self):
@@ -422,5 +492,7 @@ class Exchange:
                 port._prompt_done(ev.prompt)
         offhook = bank.offhook
         for port in self.ports:
-            if port.state is not PortState.IDLE or offhook[port.number]:
+            if isinstance(port, Phone):
+                port._phone_tick()
+            elif port.state is not PortState.IDLE or offhook[port.number]:
                 port._tick(bool(offhook[port.number]))

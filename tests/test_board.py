@@ -405,3 +405,102 @@ def test_a_call_in_real_time():
 def test_bad_board_urls(url, message):
     with pytest.raises(ConfigError, match=message):
         drivers.open_board(url)
+
+
+# --- FXS ports: agent phones --------------------------------------------------------------------------
+
+def test_fxs_port_rings_a_phone_with_caller_id_and_bridges_a_caller_to_it():
+    async def t(board):
+        caller, port = await answered_call(board, 0)
+        agent_ch, phone = board.channel(1), board.exchange.ports[1]
+
+        async def agent():
+            await phone.wait_ring(timeout=30)
+            await phone.wait_ring(timeout=30)           # caller ID comes between ring 1 and 2
+            await phone.answer()
+
+        agent_task = asyncio.ensure_future(agent())
+        result = await agent_ch.ring(caller_id=CID)
+        await agent_task
+        assert result.outcome == "answered" and agent_ch.state is ChannelState.CONNECTED
+        assert phone.caller_id is not None and phone.caller_id.number == CID.number
+        await caller.bridge(agent_ch)
+        hears = asyncio.ensure_future(phone.listen(1.0))
+        await port.send(prompt(0.5, hz=500.0))
+        heard = await hears
+        spectrum = np.abs(np.fft.rfft(heard.astype(float)))
+        assert abs(np.argmax(spectrum) * 8000 / heard.size - 500) < 5
+        await phone.hangup()                            # the agent hangs up
+        while agent_ch.state is not ChannelState.IDLE:
+            await asyncio.sleep(0.05)
+        assert "remote_hangup" in kinds(agent_ch)
+    run(t, "emu://analog?ports=2&fxs=1")
+
+
+def test_fxs_ring_unanswered_and_board_hangup_reaches_the_phone():
+    async def t(board):
+        ch, phone = board.channel(0), board.exchange.ports[0]
+        assert (await ch.ring(max_rings=2)).outcome == "no_answer"
+        assert ch.state is ChannelState.IDLE
+        answering = asyncio.ensure_future(ch.ring())
+        await phone.wait_ring(timeout=10)
+        await phone.answer()
+        assert (await answering).outcome == "answered"
+        await ch.hangup()
+        await asyncio.sleep(0.2)
+        assert phone.state.value == "idle"              # the phone saw the battery go
+    run(t, "emu://analog?ports=1&fxs=1")
+
+
+def test_a_lifted_phone_starts_a_call():
+    async def t(board):
+        ch, phone = board.channel(0), board.exchange.ports[0]
+        await phone.answer()
+        await asyncio.sleep(0.3)
+        assert ch.state is ChannelState.CONNECTED and "offhook" in kinds(ch)
+        await phone.press("5", on_ms=60, off_ms=60)
+        assert (await ch.collect(max_digits=1, first_timeout=1.0)).digits == "5"
+    run(t, "emu://analog?ports=1&fxs=1")
+
+
+def test_ring_on_an_fxo_port_is_refused():
+    async def t(board):
+        with pytest.raises(ChannelStateError, match="not an FXS port"):
+            await board.channel(0).ring()
+    run(t)
+
+
+def test_board_and_line_simulator_in_two_processes(tmp_path):
+    """The virtual cable: the exchange and its callers in another process, on the board's clock."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    sock = str(tmp_path / "lines.sock")
+    script = tmp_path / "callers.yaml"
+    script.write_text("callers:\n  - port: 1\n    caller_id: {number: '95588', format: mdmf}\n"
+                      "    steps:\n      - press: '2468#'\n      - hangup\n")
+    sim = subprocess.Popen([sys.executable, "-m", "voiceboard", "linesim", "--listen", sock, "--ports", "2",
+                            "--script", str(script)], stdout=subprocess.PIPE, text=True,
+                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+
+        async def t(board):
+            ch = board.channel(1)
+            while ch.ring_count < 2:
+                await ch.events.get()
+            number = ch.caller_id.number
+            await ch.answer()
+            r = await ch.collect(max_digits=8)
+            return number, r.digits, r.reason
+
+        assert run(t, f"emu://analog?ports=2&cable={sock}") == ("95588", "2468", "terminator")
+        out, _ = sim.communicate(timeout=20)
+        assert sim.returncode == 0 and "caller: presses 2468#" in out
+    finally:
+        sim.kill()

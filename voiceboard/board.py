@@ -274,6 +274,12 @@ class Channel:
             raise ValueError(f"dial string {number!r}: use DTMF digits (0-9 * # A-D) and ',' for a pause")
         return await self.board._dial(self, number, dialtone_timeout, answer_timeout)
 
+    async def ring(self, caller_id=None, max_rings=6):
+        """Ring the phone on an FXS port, sending ``caller_id`` between the first two rings;
+        returns a :class:`DialResult` ("answered" or "no_answer")."""
+        self._require("ring")
+        return await self.board._ring_phone(self, caller_id, max_rings)
+
     async def bridge(self, other):
         """Full-duplex cross-connect with another CONNECTED channel of the same board."""
         self._require("bridge")
@@ -620,3 +626,6 @@ class BoardBase(abc.ABC):
 
     async def _dial(self, channel, number, dialtone_timeout, answer_timeout):
         raise ChannelStateError(f"{self.SCHEME} board: dialing is not supported")
+
+    async def _ring_phone(self, channel, caller_id, max_rings):
+        raise ChannelStateError(f"{self.SCHEME} board: channel {channel.number} is not an FXS port")

@@ -6,7 +6,9 @@ Edges (the board performs them; each is commented where it happens):
     IDLE -> RINGING           ring detected (FXO) or seizure (E1)
     RINGING -> CONNECTED      answer()
     RINGING -> IDLE           the caller gave up (no ring within the ring timeout)
-    IDLE -> DIALING           dial(): off-hook, dial tone, digits, call-progress analysis
+    IDLE -> DIALING           dial(): off-hook, dial tone, digits, call-progress analysis;
+                              ring(): ringing a phone on an FXS port
+    IDLE -> CONNECTED         the phone on an FXS port was lifted (it originates a call)
     DIALING -> CONNECTED      the far end answered
     DIALING -> IDLE           busy, no answer, no dial tone, SIT, or hangup()
     CONNECTED -> IDLE         hangup(), or the far end hung up
@@ -35,6 +37,7 @@ ALLOWED = {
     "record": (ChannelState.CONNECTED,),
     "collect": (ChannelState.CONNECTED,),
     "dial": (ChannelState.IDLE,),
+    "ring": (ChannelState.IDLE,),
     "bridge": (ChannelState.CONNECTED,),
     "unbridge": (ChannelState.CONNECTED,),
     "block": (ChannelState.IDLE, ChannelState.OUT_OF_SERVICE) + _ANY_CALL,
