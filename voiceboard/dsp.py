@@ -55,6 +55,31 @@ def _convert(fn, data, in_type, out_type, in_c, out_c):
     return out if was_array else out.tobytes()
 
 
+class _NativeObject:
+    """Owns one C state: ``close()`` frees it, ``with`` closes it, ``ffi.gc`` is only a safety
+    net. Subclasses set ``_what`` (for the "is closed" error) and ``_state``."""
+
+    _state = _ffi.NULL  # avoids confusion if __init__ fails before the state exists
+    _what = "object"
+
+    def close(self):
+        """Free the C state (idempotent). For a ring, both threads must be done with it."""
+        if self._state != _ffi.NULL:
+            _ffi.release(self._state)
+            self._state = _ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _live(self):
+        if self._state == _ffi.NULL:
+            raise ValueError(f"{self._what} is closed")
+        return self._state
+
+
 def lin2alaw(samples):
     """Encode 16-bit linear samples to A-law (ITU-T G.711, bit-exact to G.191).
 
@@ -163,7 +188,7 @@ def dtmf_params(mode="normal", **overrides):
 _DTMF_SLICE = SAMPLE_RATE // 2
 
 
-class DtmfDetector:
+class DtmfDetector(_NativeObject):
     """Streaming DTMF receiver for one channel (ITU-T Q.24 acceptance; see native/include/vb/dtmf.h).
 
     Results do not depend on how the stream is cut: feed 1 sample or minutes at a time.
@@ -181,7 +206,7 @@ class DtmfDetector:
     ...     digits = "".join(e.digit for e in events if e.kind == "off")
     """
 
-    _state = _ffi.NULL  # avoids confusion if __init__ fails before the state exists
+    _what = "DTMF detector"
 
     def __init__(self, mode="normal", **overrides):
         params = dtmf_params(mode, **overrides)
@@ -192,23 +217,6 @@ class DtmfDetector:
         self._state = _ffi.gc(state, _lib.vb_dtmf_rx_free)
         self._events = _ffi.new("vb_dtmf_event_t[]", 32)
         self.params = params
-
-    def close(self):
-        """Free the C state (idempotent)."""
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("DTMF detector is closed")
-        return self._state
 
     def feed(self, samples):
         """Process 8 kHz linear samples; return the events they completed, oldest first."""
@@ -292,7 +300,7 @@ def _tone_segments(region, tone, level_dbm0):
     return segments
 
 
-class ToneGenerator:
+class ToneGenerator(_NativeObject):
     """Cadenced tone generator for one channel (see native/include/vb/tone.h).
 
     Tones are queued with :meth:`put` and played one after the other; a repeating tone gives
@@ -311,7 +319,7 @@ class ToneGenerator:
     ...     block = gen.generate(160)
     """
 
-    _state = _ffi.NULL  # avoids confusion if __init__ fails before the state exists
+    _what = "tone generator"
 
     def __init__(self, region=None):
         self.region = _tones.region(region)
@@ -319,23 +327,6 @@ class ToneGenerator:
         if state == _ffi.NULL:
             raise MemoryError("cannot allocate a tone generator")
         self._state = _ffi.gc(state, _lib.vb_tone_tx_free)
-
-    def close(self):
-        """Free the C state (idempotent)."""
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("tone generator is closed")
-        return self._state
 
     def put(self, tone, level_dbm0=None):
         """Queue a tone.
@@ -517,7 +508,7 @@ def cpd_pattern(tone):
     return [(label, ms) for label, ms in folded], cyclic
 
 
-class CallProgressDetector:
+class CallProgressDetector(_NativeObject):
     """Streaming call-progress detector for one channel (see native/include/vb/cpd.h).
 
     Watches for the tones of a region's table (dial, busy, ringback, congestion, sit, ...),
@@ -539,7 +530,7 @@ class CallProgressDetector:
     ...     busy = [e for e in cpd.feed(samples) if e.tone == "busy"]
     """
 
-    _state = _ffi.NULL  # avoids confusion if __init__ fails before the state exists
+    _what = "call-progress detector"
 
     def __init__(self, region="cn", tones=None, **opts):
         table = _tones.region(region)
@@ -579,23 +570,6 @@ class CallProgressDetector:
         """Names of the tones watched, in pattern order."""
         return list(self._names)
 
-    def close(self):
-        """Free the C state (idempotent)."""
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("call-progress detector is closed")
-        return self._state
-
     def feed(self, samples):
         """Process 8 kHz linear samples; return the events they completed, oldest first."""
         state = self._live()
@@ -625,7 +599,7 @@ def _int16_samples(samples, where):
     return _samples_i16(samples)
 
 
-class RingBuffer:
+class RingBuffer(_NativeObject):
     """Single-producer/single-consumer ring of int16 samples (see native/include/vb/ring.h).
 
     One thread writes and one other thread reads, without locks; a real-time callback
@@ -643,7 +617,7 @@ class RingBuffer:
     ``stats["underrun"]`` and, with ``pad=True``, returns silence for it.
     """
 
-    _state = _ffi.NULL
+    _what = "RingBuffer"
 
     def __init__(self, capacity):
         if (not isinstance(capacity, (int, _np.integer)) or capacity < 2
@@ -656,23 +630,6 @@ class RingBuffer:
             raise MemoryError(f"RingBuffer: cannot allocate {capacity} samples")
         self._state = _ffi.gc(state, _lib.vb_ring_free)
         self.capacity = capacity
-
-    def close(self):
-        """Free the C state (idempotent). Both threads must be done with the ring."""
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("RingBuffer is closed")
-        return self._state
 
     def write(self, samples):
         """Append int16 samples (writer thread); return how many fitted, the rest is dropped."""
@@ -764,7 +721,7 @@ class BoardEvent:
     twist_db: float | None = None
 
 
-class Board:
+class Board(_NativeObject):
     """The media side of one voice board: every channel processed by one native call per tick.
 
     Per channel: a play queue of whole prompts, a record buffer, a DTMF receiver, barge-in
@@ -789,7 +746,7 @@ class Board:
     ...     for ev in board.events(): ...
     """
 
-    _state = _ffi.NULL
+    _what = "Board"
 
     def __init__(self, channels, tick=_lib.VB_BOARD_DEFAULT_TICK, dtmf_mode="normal", **dtmf_overrides):
         if not isinstance(channels, int) or not 1 <= channels <= _lib.VB_BOARD_MAX_CHANNELS:
@@ -804,23 +761,6 @@ class Board:
         self.channels = channels
         self.tick_size = tick
         self._events = _ffi.new("vb_board_event_t[]", 64)  # drain batch; any size works
-
-    def close(self):
-        """Free the C state with its queued prompts and recordings (idempotent)."""
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("Board is closed")
-        return self._state
 
     def _channel(self, ch, where):
         if not isinstance(ch, (int, _np.integer)) or isinstance(ch, bool) or not 0 <= ch < self.channels:
@@ -993,7 +933,7 @@ RESAMPLE_MIN_RATE = _lib.VB_RESAMPLE_MIN_RATE
 RESAMPLE_MAX_RATE = _lib.VB_RESAMPLE_MAX_RATE
 
 
-class Resampler:
+class Resampler(_NativeObject):
     """Streaming sample-rate converter between two rates with a rational ratio (C, polyphase
     Kaiser-windowed sinc; see native/include/vb/resample.h).
 
@@ -1016,7 +956,7 @@ class Resampler:
     ...     out = np.concatenate([rs.process(block) for block in blocks] + [rs.flush()])
     """
 
-    _state = _ffi.NULL  # avoids confusion if __init__ fails before the state exists
+    _what = "resampler"
 
     def __init__(self, rate_in, rate_out):
         for name, rate in (("rate_in", rate_in), ("rate_out", rate_out)):
@@ -1032,23 +972,6 @@ class Resampler:
         self._state = _ffi.gc(state, _lib.vb_resample_free)
         self.rate_in = rate_in
         self.rate_out = rate_out
-
-    def close(self):
-        """Free the C state (idempotent)."""
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("resampler is closed")
-        return self._state
 
     @property
     def taps(self):
@@ -1133,7 +1056,7 @@ _FSK_KINDS = {_lib.VB_FSK_BYTE: "byte", _lib.VB_FSK_CARRIER_ON: "carrier-on",
 _FSK_SLICE = SAMPLE_RATE
 
 
-class FskTransmitter:
+class FskTransmitter(_NativeObject):
     """Phase-continuous FSK transmitter (see native/include/vb/fsk.h).
 
     Parameters
@@ -1151,7 +1074,7 @@ class FskTransmitter:
     ...     samples = tx.generate()
     """
 
-    _state = _ffi.NULL  # avoids confusion if __init__ fails before the state exists
+    _what = "FSK transmitter"
 
     def __init__(self, standard="bell202", level_dbm0=-14.0, **spec):
         self.spec = fsk_spec(standard, **spec)
@@ -1160,23 +1083,6 @@ class FskTransmitter:
             raise ValueError(f"FSK transmitter settings out of range: level {level_dbm0} dBm0, {self.spec}")
         self._state = _ffi.gc(state, _lib.vb_fsk_tx_free)
         self.level_dbm0 = float(level_dbm0)
-
-    def close(self):
-        """Free the C state (idempotent)."""
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("FSK transmitter is closed")
-        return self._state
 
     def put_bytes(self, data):
         """Queue bytes as asynchronous characters (start 0, 8 data bits LSB first, stop 1)."""
@@ -1211,7 +1117,7 @@ class FskTransmitter:
         return out[:n]
 
 
-class FskReceiver:
+class FskReceiver(_NativeObject):
     """Streaming FSK receiver with UART framing for one channel (see native/include/vb/fsk.h).
 
     Results do not depend on how the stream is cut: feed 1 sample or minutes at a time.
@@ -1226,7 +1132,7 @@ class FskReceiver:
         mark_hz, space_hz or baud to override the standard (see :func:`fsk_spec`).
     """
 
-    _state = _ffi.NULL  # avoids confusion if __init__ fails before the state exists
+    _what = "FSK receiver"
 
     def __init__(self, standard="bell202", min_level_dbm0=-48.0, **spec):
         self.spec = fsk_spec(standard, **spec)
@@ -1236,23 +1142,6 @@ class FskReceiver:
         self._state = _ffi.gc(state, _lib.vb_fsk_rx_free)
         self._reports = _ffi.new("vb_fsk_report_t[]", 64)
         self.standard = standard
-
-    def close(self):
-        """Free the C state (idempotent)."""
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("FSK receiver is closed")
-        return self._state
 
     def feed(self, samples):
         """Process 8 kHz linear samples; return the reports they completed, oldest first."""

@@ -1,14 +1,11 @@
 """``voiceboard tone gen`` and ``voiceboard tone list``: call-progress tones of a region."""
 import argparse
 import math
-import struct
-import wave
 
 from voiceboard import dsp, tones
+from voiceboard.audio import write_wav
 
 CODECS = ("linear", "alaw", "ulaw")
-# WAVE format tags (RFC 2361): 6 = ITU G.711 A-law, 7 = ITU G.711 mu-law.
-_G711_TAGS = {"alaw": 6, "ulaw": 7}
 # Loudest level accepted: +3.14 dBm0 is the largest sine A-law carries (telephony.md 1.4);
 # a pair at that level would clip, which the generator rejects with its own message.
 MAX_LEVEL_DBM0 = 3.0
@@ -62,28 +59,6 @@ def _number(option, text, low, high):
     if not (math.isfinite(value) and low <= value <= high):
         raise ValueError(f"{option}: {text} is outside {low:g} to {high:g}")
     return value
-
-
-def write_wav(path, samples, codec="linear"):
-    """Write 8 kHz mono int16 samples as a WAV file: 16-bit PCM, or G.711 A-law / mu-law."""
-    if codec == "linear":
-        # Opened here, not by wave.open(path): a bad path then fails before wave's own cleanup.
-        with open(path, "wb") as f, wave.open(f, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(dsp.SAMPLE_RATE)
-            w.writeframes(samples.astype("<i2").tobytes())
-        return
-    data = (dsp.lin2alaw if codec == "alaw" else dsp.lin2ulaw)(samples).tobytes()
-    # A non-PCM format needs the cbSize field (fmt chunk of 18 bytes) and a fact chunk with the
-    # sample count (Microsoft RIFF WAVE specification).
-    fmt = struct.pack("<HHIIHHH", _G711_TAGS[codec], 1, dsp.SAMPLE_RATE, dsp.SAMPLE_RATE, 1, 8, 0)
-    fact = struct.pack("<I", len(data))
-    pad = b"\0" if len(data) % 2 else b""
-    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<I", 4) + fact
-            + b"data" + struct.pack("<I", len(data)) + data + pad)
-    with open(path, "wb") as f:
-        f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
 def run_gen(args):
