@@ -29,6 +29,7 @@ LOOP_SECONDS = 10.0         # length of a rendered loop of a repeating tone
 RING_DETECT_V = 40.0        # a phone's ringer answers to more than this (China rings at ~90 Vrms)
 CID_LISTEN_S = 6.0          # a phone listens for caller ID from ring 1 to ring 2 (cn: 4 s gap)
 RING_GONE_S = 8.0           # no ring for this long: the call to the phone was abandoned
+FLASH_MAX_S = 1.25          # longest on-hook break taken as a flash (DAHDI, telephony.md §4.3)
 DISCONNECT_KINDS = ("battery", "busy", "congestion", "battery+busy", "battery+congestion")
 MAX_TONE_SEGMENTS = 32      # segments one generator tone can hold (VB_TONE_MAX_SEGMENTS)
 
@@ -69,6 +70,8 @@ class ExchangePort:
         self.heard = []                 # int16 chunks the board sent while listening
         self.dialled = ""               # digits the board dialled (outbound calls)
         self.dead = False               # out of order: no dial tone, nothing routed
+        self.flashes = 0                # hook flashes the board sent during the call
+        self._onhook_ticks = 0
         self._answered = None           # future: the board answered our ring
         self._ring_elapsed = 0
         self._rings = 0
@@ -252,11 +255,18 @@ class ExchangePort:
         elif state is PortState.RINGING:
             self._ring_tick(offhook)
         elif state is PortState.CONNECTED:
-            if not offhook:
-                # The board hung up first.
-                ex.engine.stop_play(self.number)
-                self._stop_loop()
-                self._set(PortState.IDLE)
+            if offhook:
+                if self._onhook_ticks:
+                    self.flashes += 1       # a short break of the loop: a hook flash
+                self._onhook_ticks = 0
+            else:
+                self._onhook_ticks += 1
+                if self._onhook_ticks * ex.tick_s > FLASH_MAX_S:
+                    # On-hook for longer than any flash: the board hung up.
+                    ex.engine.stop_play(self.number)
+                    self._stop_loop()
+                    self._onhook_ticks = 0
+                    self._set(PortState.IDLE)
         elif state is PortState.CLEARING:
             self._clear_ticks += 1
             if self._clear_ticks * ex.tick_s >= ex.open_switch_s:

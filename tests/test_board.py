@@ -504,3 +504,14 @@ def test_board_and_line_simulator_in_two_processes(tmp_path):
         assert sim.returncode == 0 and "caller: presses 2468#" in out
     finally:
         sim.kill()
+
+
+def test_hook_flash_keeps_the_call_and_reaches_the_exchange():
+    async def t(board):
+        ch, port = await answered_call(board)
+        await ch.flash()
+        await asyncio.sleep(0.1)
+        assert port.flashes == 1 and port.state.value == "connected" and ch.state is ChannelState.CONNECTED
+        await ch.hangup()
+        await port.wait_idle(timeout=3)                 # a real hangup still clears the line
+    run(t)

@@ -1,0 +1,137 @@
+"""The backend contract: what the IVR relies on, run against every backend.
+
+A backend joins by registering a far-end factory in FAR_ENDS: given an opened board and a
+channel number it returns the object at the other end of that line, with the coroutines
+``call()`` (offer a call to the board; returns once answered), ``press(digits, ...)``,
+``send(samples)``, ``listen(seconds)`` and ``hangup()``. drivers.linesim.ExchangePort is the
+model. Tests run on virtual time unless the backend needs the wall clock (REAL_TIME).
+"""
+import asyncio
+
+import numpy as np
+import pytest
+
+import drivers
+from voiceboard import clock, dsp
+from voiceboard.errors import ChannelStateError
+from voiceboard.states import ChannelState
+
+FAR_ENDS = {
+    "emu://analog?ports=2": lambda board, n: board.exchange.ports[n],
+    "emu://analog?ports=2&dtmf_mode=strict&disconnect=busy": lambda board, n: board.exchange.ports[n],
+}
+REAL_TIME = set()
+
+BACKENDS = pytest.mark.parametrize("url", list(FAR_ENDS))
+
+
+def run(url, test):
+    async def main():
+        async with drivers.open_board(url) as board:
+            return await asyncio.wait_for(test(board, lambda n: FAR_ENDS[url](board, n)), 120)
+    return clock.run(main(), virtual=url not in REAL_TIME)
+
+
+async def connect(board, far, n=0):
+    """Offer a call on channel n from the far end and answer it."""
+    ch = board.channel(n)
+    caller = far(n)
+    calling = asyncio.ensure_future(caller.call())
+    while ch.state is not ChannelState.RINGING:
+        await ch.events.get()
+    await ch.answer()
+    await calling
+    return ch, caller
+
+
+def tone(seconds, hz, dbm0=-15.0):
+    t = np.arange(int(seconds * dsp.SAMPLE_RATE)) / dsp.SAMPLE_RATE
+    return np.round(16141 * np.sqrt(2) * 10 ** (dbm0 / 20) * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+
+
+def peak_hz(samples):
+    spectrum = np.abs(np.fft.rfft(samples.astype(float)))
+    return np.argmax(spectrum) * dsp.SAMPLE_RATE / samples.size
+
+
+@BACKENDS
+def test_capabilities_describe_the_board(url):
+    async def t(board, far):
+        caps = board.capabilities
+        assert caps.channels == len(board.channels) >= 1
+        assert caps.signalling in ("analog", "e1-cas", "sound", "modem")
+    run(url, t)
+
+
+@BACKENDS
+def test_answer_play_and_the_far_end_hears_it(url):
+    async def t(board, far):
+        ch, caller = await connect(board, far)
+        hearing = asyncio.ensure_future(caller.listen(1.2))
+        assert (await ch.play(tone(1.0, 800.0))).reason == "end"
+        assert abs(peak_hz(await hearing) - 800.0) < 10
+    run(url, t)
+
+
+@BACKENDS
+def test_keys_reach_collect_through_the_dtmf_receiver(url):
+    async def t(board, far):
+        ch, caller = await connect(board, far)
+        asyncio.ensure_future(caller.press("2580#"))
+        r = await ch.collect(max_digits=10, first_timeout=5.0)
+        assert (r.digits, r.reason) == ("2580", "terminator")
+    run(url, t)
+
+
+@BACKENDS
+def test_barge_in_where_the_backend_hears_while_it_plays(url):
+    async def t(board, far):
+        ch, caller = await connect(board, far)
+        if not board.capabilities.full_duplex:
+            return
+        async def press_later():
+            await asyncio.sleep(0.5)
+            await caller.press("9")
+        asyncio.ensure_future(press_later())
+        result = await ch.play(tone(5.0, 500.0), barge_in="9")
+        assert (result.reason, result.digit) == ("barge_in", "9")
+    run(url, t)
+
+
+@BACKENDS
+def test_record_keeps_what_the_far_end_says(url, tmp_path):
+    async def t(board, far):
+        ch, caller = await connect(board, far)
+        async def speak():
+            await caller.send(tone(1.0, 600.0, -20.0))
+            await caller.press("#")
+        asyncio.ensure_future(speak())
+        r = await ch.record(tmp_path / "r.wav", max_time=5.0, beep=False)
+        assert r.status == "DTMF" and 0.9 < r.duration < 2.0
+        from voiceboard.audio import read_audio
+        samples, _ = read_audio(tmp_path / "r.wav")
+        assert abs(peak_hz(samples[: dsp.SAMPLE_RATE]) - 600.0) < 10
+    run(url, t)
+
+
+@BACKENDS
+def test_far_end_hangup_ends_a_collect(url):
+    async def t(board, far):
+        ch, caller = await connect(board, far)
+        async def leave():
+            await asyncio.sleep(0.5)
+            await caller.hangup()
+        asyncio.ensure_future(leave())
+        r = await ch.collect(max_digits=4, first_timeout=20.0)
+        assert r.reason == "hangup" and ch.state is ChannelState.IDLE
+    run(url, t)
+
+
+@BACKENDS
+def test_operations_refused_outside_a_call(url):
+    async def t(board, far):
+        ch = board.channel(0)
+        for op in (lambda: ch.play(tone(0.1, 500.0)), lambda: ch.collect(), lambda: ch.answer()):
+            with pytest.raises(ChannelStateError):
+                await op()
+    run(url, t)
