@@ -28,4 +28,8 @@ for codec in linear alaw ulaw; do
     fi
     printf '%-6s  sent %-20s heard %-20s %s\n' "$codec" "$digits" "$heard" "$verdict"
 done
+
+# Two simulated calls on the emulated analog board: ringing, caller ID, keys, hangups.
+echo
+.venv/bin/voiceboard call "emu://analog?ports=2" --script docs/examples/caller.yaml || status=1
 exit "$status"
