@@ -2,7 +2,8 @@
 # The product's main job. Until the ivrd daemon takes this command over, it demonstrates the
 # signal path end to end: `voiceboard dtmf gen` writes a digit string in each codec (16-bit
 # linear, A-law, mu-law WAV), `voiceboard dtmf detect` reads each file back, and every line
-# shows what was sent and what was heard. Exits non-zero if any file is heard wrong.
+# shows what was sent and what was heard; then two simulated calls run on the emulated analog
+# board (voiceboard call) and print their timeline. Exits non-zero if anything fails.
 # Usage: bash scripts/run-main.sh [DIGITS]
 set -euo pipefail
 
