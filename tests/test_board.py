@@ -515,3 +515,12 @@ def test_hook_flash_keeps_the_call_and_reaches_the_exchange():
         await ch.hangup()
         await port.wait_idle(timeout=3)                 # a real hangup still clears the line
     run(t)
+
+
+def test_unread_events_keep_the_newest_and_count_the_rest():
+    async def t(board):
+        ch, port = await answered_call(board)
+        for _ in range(300):
+            ch._emit("digit", "1")
+        assert ch.events.qsize() == 256 and ch.events_dropped >= 300 - 256
+    run(t)

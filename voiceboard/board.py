@@ -41,6 +41,7 @@ from voiceboard.states import ALLOWED, ChannelState
 log = logging.getLogger("voiceboard.board")
 
 TYPE_AHEAD = 31     # digits kept between collects (Dialogic DG_MAXDIGS)
+EVENT_QUEUE = 256   # channel events kept for a reader that is not keeping up
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +109,8 @@ class Channel:
         self.dnis = ""
         self.ani = ""
         self.ring_count = 0
-        self.events = asyncio.Queue()
+        self.events = asyncio.Queue(maxsize=EVENT_QUEUE)
+        self.events_dropped = 0
         self._digits = collections.deque(maxlen=TYPE_AHEAD)
         self._digit_arrived = asyncio.Event()
         self._hungup = asyncio.Event()
@@ -134,6 +136,10 @@ class Channel:
             self._emit("state", (old, new))
 
     def _emit(self, kind, data=None):
+        if self.events.full():
+            # Nobody reads this channel's events: keep the newest.
+            self.events.get_nowait()
+            self.events_dropped += 1
         self.events.put_nowait(ChannelEvent(kind, self.number, self.board.media_time, data))
 
     def _offered(self):
