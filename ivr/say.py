@@ -225,8 +225,9 @@ def zh_int(n, first=True, measure=False):
     high, low = divmod(n, size)
     out = zh_int(high, first, True) + [unit]
     if low:
-        # A zero run between the unit and the rest: the next place down is 0.
-        if low < size // 10:
+        # A zero run between the unit and the rest: the next place down is 0, or (一万亿零一千万)
+        # the 亿 group itself is 0000 and was closed by 万.
+        if low < size // 10 or high % 10 ** 4 == 0:
             out.append("digits/0")
         out += zh_int(low, False, measure)
     return out
