@@ -272,6 +272,7 @@ class PromptStore:
         self.voices = {**DEFAULT_VOICES, **(voices or {})}
         self.espeak = espeak
         self._espeak_version = None
+        self._known_voices = None
         self._loaded = {}
 
     # --- lookup ------------------------------------------------------------------------------
@@ -349,6 +350,24 @@ class PromptStore:
             self._espeak_version = lines[0]
         return self._espeak_version
 
+    def check_voice(self, lang):
+        """Fail unless espeak-ng knows the voice of ``lang``: given an unknown voice it speaks
+        with its default one and still exits 0 (espeak-ng 1.51)."""
+        voice = self.voices[lang]
+        if self._known_voices is None:
+            self.espeak_version()
+            done = subprocess.run([self.espeak, "--voices"], capture_output=True, text=True, check=False)
+            known = set()
+            for line in done.stdout.splitlines()[1:]:
+                cols = line.split()
+                if len(cols) >= 5:
+                    # Language, VoiceName, File and the file's base name all select a voice.
+                    known |= {cols[1], cols[3], cols[4], cols[4].rsplit("/", 1)[-1]}
+            self._known_voices = {k.lower() for k in known}
+        if voice.split("+", 1)[0].lower() not in self._known_voices:
+            raise ConfigError(f"espeak-ng voice {voice!r} for {lang} is not installed "
+                              f"(see espeak-ng --voices)")
+
     def _spoken(self, pid, lang):
         """The espeak-ng input: the prompt's tts text, else its text through tts_input."""
         text = self.text(pid, lang)
@@ -356,6 +375,7 @@ class PromptStore:
 
     def _render(self, pid, lang, dest):
         spoken = self._spoken(pid, lang)
+        self.check_voice(lang)
         voice = self.voices[lang]
         dest.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
