@@ -317,7 +317,10 @@ class PromptStore:
         return cached
 
     def load(self, pid, lang="zh"):
-        """int16 samples at 8 kHz of ``(pid, lang)``, for Channel.play (kept in memory)."""
+        """int16 samples at 8 kHz of ``(pid, lang)``, for Channel.play (kept in memory).
+
+        A prompt missing from the cache is rendered here, synchronously (about 10 ms with
+        espeak-ng 1.51 on this project's machine): run :meth:`build` before taking calls."""
         key = (pid, lang)
         if key not in self._loaded:
             samples, _ = audio.read_audio(self.path(pid, lang))
