@@ -7,10 +7,10 @@ setup(
     description="Telephony voice-board driver and IVR runtime with a C DSP core",
     python_requires=">=3.11",
     packages=find_packages(include=["voiceboard", "voiceboard.*", "drivers", "drivers.*", "ivr", "ivr.*"]),
-    package_data={"voiceboard": ["data/*"]},
+    package_data={"voiceboard": ["data/*"], "ivr": ["data/*"]},
     setup_requires=["cffi>=1.15"],
     install_requires=["cffi>=1.15", "numpy>=1.24", "PyYAML>=6"],
     cffi_modules=["native/build_native.py:ffibuilder"],
-    entry_points={"console_scripts": ["voiceboard = voiceboard.cli:main"]},
+    entry_points={"console_scripts": ["voiceboard = voiceboard.cli:main", "ivr = ivr.cli:main"]},
     zip_safe=False,
 )
