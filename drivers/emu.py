@@ -211,6 +211,8 @@ class EmuAnalogBoard(BoardBase):
     def _ring(self, ch):
         if ch.state not in (ChannelState.IDLE, ChannelState.RINGING):
             return
+        if ch.state is ChannelState.IDLE:
+            self._cid_tried[ch.number] = 0          # a new call: look for its caller ID
         ch.ring_count += 1
         if self.cid != "off" and ch.caller_id is None and self._cid_tried[ch.number] < ch.ring_count <= 2:
             # DTMF caller ID comes before ring 1, FSK between ring 1 and ring 2 (§5.3).

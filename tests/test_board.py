@@ -524,3 +524,16 @@ def test_unread_events_keep_the_newest_and_count_the_rest():
             ch._emit("digit", "1")
         assert ch.events.qsize() == 256 and ch.events_dropped >= 300 - 256
     run(t)
+
+
+def test_every_call_on_a_port_gets_its_own_caller_id():
+    async def t(board):
+        numbers = []
+        for number in ("88000001", "88000002", "88000003"):
+            cid = callerid.CallerId(number=number, date="11252200", format="mdmf")
+            ch, port = await answered_call(board, cid=cid, rings=2)
+            numbers.append(ch.caller_id.number)
+            await ch.hangup()
+            await port.wait_idle(timeout=5)
+        assert numbers == ["88000001", "88000002", "88000003"]
+    run(t)
