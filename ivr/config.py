@@ -89,8 +89,11 @@ HANDLER_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 class Node(dict):
     """A YAML mapping that remembers its line and the line of each key."""
-    line = 0
-    key_lines = None
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.line = 0
+        self.key_lines = {}
 
 
 class NodeList(list):
@@ -105,7 +108,6 @@ def _construct_mapping(loader, node):
     loader.flatten_mapping(node)
     out = Node()
     out.line = node.start_mark.line + 1
-    out.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         out[key] = loader.construct_object(value_node, deep=True)
@@ -393,7 +395,7 @@ def _routes(c, data, boards):
         board = c.get(match, "board", str, None, f"{where}.match")
         if board is not None and board not in sizes:
             c.fail(c.line_of(match, "board"), f"{where}.match.board {board!r} is not a board name ({', '.join(sizes)})")
-        ports = _ports(c, match, "ports", f"{where}.match", sizes.get(board))
+        ports = _ports(c, match, "ports", f"{where}.match", sizes[board] if board else max(sizes.values()))
         dnis = match.get("dnis")
         dnis = None if dnis is None else str(dnis)
         name = c.get(r, "handler", str, "echo", where)

@@ -50,6 +50,7 @@ log = logging.getLogger("ivrd")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_CONFIGURED = 0, 1, 2, 6   # LSB init-script codes
 RECENT = 20                 # call records kept in memory for status and the page
 STATUS_REFRESH_S = 1.0      # demo status table refresh
+DRAIN_GRACE_S = 1.0         # after the drain deadline's hangup, before handlers are cancelled
 IN_CALL = (ChannelState.RINGING, ChannelState.DIALING, ChannelState.CONNECTED)
 
 
@@ -271,8 +272,13 @@ class Daemon:
             call.outcome_override = "drain_timeout"
             if call.channel.state in IN_CALL:
                 await call.channel.hangup()
-        if self.calls:
-            await asyncio.wait([t for _, t in self.calls.values()], timeout=2.0)
+        tasks = [t for _, t in self.calls.values()]
+        if tasks:
+            # A handler that ignores the hangup is cancelled; its record is still written.
+            await asyncio.wait(tasks, timeout=DRAIN_GRACE_S)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- configuration ----------------------------------------------------------------------
 
