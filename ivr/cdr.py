@@ -138,7 +138,8 @@ def iso(ts):
     """Epoch seconds -> ISO 8601 UTC with milliseconds ("" for None)."""
     if ts is None:
         return ""
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    when = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_since(text):

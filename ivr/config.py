@@ -84,6 +84,9 @@ control:
 drain_timeout: 30
 """
 
+DEFAULT_LISTEN = "127.0.0.1:9466"         # loopback only; the port is our choice
+DEFAULT_SOCKET = "/run/ivrd/ivrd.sock"    # systemd RuntimeDirectory=ivrd (packaging/ivrd.service)
+DEFAULT_DRAIN_S = 30.0                    # within systemd's default 90 s stop timeout
 HANDLER_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -178,11 +181,11 @@ class Config:
     log_level: str = "info"
     log_file: str = None
     http_host: str = "127.0.0.1"
-    http_port: int = 9466
+    http_port: int = 0
     http_token: str = None
-    control_socket: str = "/run/ivrd/ivrd.sock"
+    control_socket: str = DEFAULT_SOCKET
     control_group: str = None
-    drain_timeout: float = 30.0
+    drain_timeout: float = DEFAULT_DRAIN_S
 
     def route_for(self, board, port, dnis):
         return next((r for r in self.routes if r.matches(board, port, dnis)), None)
@@ -290,13 +293,13 @@ def loads(text, path="<config>"):
         c.fail(c.line_of(log, "level"), f"log.level must be debug, info, warning or error, got {log_level!r}")
     log_file = c.get(log, "file", str, None, "log")
     http = c.mapping(data.get("http") or Node(), "http", c.line_of(data, "http"), ("listen", "token"))
-    listen = c.get(http, "listen", str, "127.0.0.1:9466", "http")
+    listen = c.get(http, "listen", str, DEFAULT_LISTEN, "http")
     host, port = _host_port(c, listen, c.line_of(http, "listen"))
     token = c.get(http, "token", str, None, "http")
     if not _loopback(host) and not token:
         c.fail(c.line_of(http, "listen"), f"http.listen {listen!r} is not a loopback address: set http.token")
     control = c.mapping(data.get("control") or Node(), "control", c.line_of(data, "control"), ("socket", "group"))
-    drain = c.get(data, "drain_timeout", (int, float), 30.0, "configuration")
+    drain = c.get(data, "drain_timeout", (int, float), DEFAULT_DRAIN_S, "configuration")
     if drain < 0:
         c.fail(c.line_of(data, "drain_timeout"), "drain_timeout must be 0 or more seconds")
     for key in ("recordings", "cdr"):
@@ -310,7 +313,7 @@ def loads(text, path="<config>"):
         log_format=log_format, log_level=log_level,
         log_file=c.path_of(log_file) if log_file else None,
         http_host=host, http_port=port, http_token=token,
-        control_socket=c.path_of(c.get(control, "socket", str, "/run/ivrd/ivrd.sock", "control")),
+        control_socket=c.path_of(c.get(control, "socket", str, DEFAULT_SOCKET, "control")),
         control_group=c.get(control, "group", str, None, "control"),
         drain_timeout=float(drain),
     )
@@ -364,8 +367,8 @@ def _pair(c, m, key, where, default, kind):
     if key not in m:
         return default
     v = m[key]
-    if (not isinstance(v, list) or len(v) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
-            or v[0] < 0 or v[1] < v[0]):
+    numbers = isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+    if not numbers or len(v) != 2 or v[0] < 0 or v[1] < v[0]:
         c.fail(c.line_of(m, key), f"{where}.{key} must be [low, high] with 0 <= low <= high, got {v!r}")
     return kind(v[0]), kind(v[1])
 
@@ -458,20 +461,20 @@ def _cdr_url(c, data):
 def demo(directory):
     """The embedded configuration of ``ivrd --demo``: one emulated board with simulated
     callers on every port, files under ``directory``, control socket there too."""
-    text = f"""
+    text = """
 boards:
   - name: demo
     url: "emu://analog?ports=4"
     answer_on_ring: 1
-    simulate: {{ports: "0-3", pause: [0.5, 3.0], digits: [2, 6], caller_id: dtmf, seed: 1}}
+    simulate: {ports: "0-3", pause: [0.5, 3.0], digits: [2, 6], caller_id: dtmf, seed: 1}
 routes:
   - handler: echo
-    options: {{max_digits: 8}}
+    options: {max_digits: 8}
 recordings: recordings
 cdr: cdr.sqlite
-log: {{format: text, level: warning, file: ivrd.log}}
-http: {{listen: "127.0.0.1:0"}}
-control: {{socket: ivrd.sock}}
+log: {format: text, level: warning, file: ivrd.log}
+http: {listen: "127.0.0.1:0"}
+control: {socket: ivrd.sock}
 drain_timeout: 10
 """
     return loads(text, os.path.join(directory, "demo.yaml"))

@@ -18,7 +18,7 @@ import os
 log = logging.getLogger("ivrd.control")
 
 MODE = 0o660
-MAX_LINE = 65536        # bytes in one request
+MAX_LINE = 65536        # bytes in one request (asyncio's default stream limit)
 
 
 class CommandError(Exception):

@@ -27,7 +27,6 @@ import sys
 from ivr import config as _config
 from voiceboard.errors import ConfigError
 
-DEFAULT_SOCKET = "/run/ivrd/ivrd.sock"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_CONFIGURED, EXIT_NOT_RUNNING = 0, 1, 2, 6, 7   # LSB
 TIMEOUT_S = 10.0            # an answer takes milliseconds; this only catches a hung daemon
 
@@ -90,7 +89,7 @@ def _socket_path(args):
         return args.socket
     if args.config:
         return _config.load(args.config).control_socket
-    return os.environ.get("IVRD_SOCKET") or DEFAULT_SOCKET
+    return os.environ.get("IVRD_SOCKET") or _config.DEFAULT_SOCKET
 
 
 def _table(rows, columns):

@@ -25,7 +25,7 @@ import asyncio
 import collections
 import contextvars
 import dataclasses
-import json
+import io
 import logging
 import os
 import random
@@ -48,9 +48,10 @@ from voiceboard.states import ChannelState
 log = logging.getLogger("ivrd")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_CONFIGURED = 0, 1, 2, 6   # LSB init-script codes
-RECENT = 20                 # call records kept in memory for status and the page
-STATUS_REFRESH_S = 1.0      # demo status table refresh
+RECENT = 20                 # call records kept in memory for status and the page (our choice)
+STATUS_REFRESH_S = 1.0      # demo status table refresh (about once a second, as the page)
 DRAIN_GRACE_S = 1.0         # after the drain deadline's hangup, before handlers are cancelled
+                            # (a handler that reacts to the hangup returns within a tick)
 IN_CALL = (ChannelState.RINGING, ChannelState.DIALING, ChannelState.CONNECTED)
 
 
@@ -130,11 +131,13 @@ class Daemon:
         self.m_active = r.gauge("ivrd_active_calls", "Calls being handled now.")
         self.m_calls = r.counter("ivrd_calls_total", "Calls ended, by outcome.", ("outcome",))
         self.m_digits = r.counter("ivrd_digits_total", "DTMF digits received during calls.", ("board",))
-        self.m_rejects = r.gauge("ivrd_dtmf_rejected_short_total",
-                                 "DTMF tones the receivers rejected as too short (counter).", ("board",))
-        self.m_underruns = r.gauge("ivrd_underruns_total",
-                                   "Ticks later than the buffering budget (counter).", ("board",))
-        self.m_board_errors = r.gauge("ivrd_board_tick_errors_total", "Failed board ticks (counter).", ("board",))
+        # Counters kept by the boards themselves, copied at each scrape.
+        self.m_rejects = r.counter("ivrd_dtmf_rejected_short_total",
+                                   "DTMF tones the receivers rejected as too short.", ("board",))
+        self.m_underruns = r.counter("ivrd_underruns_total",
+                                     "Ticks later than the buffering budget (MediaClock.late_ticks).", ("board",))
+        self.m_lateness = r.gauge("ivrd_tick_max_lateness_seconds", "Largest lateness of a tick so far.", ("board",))
+        self.m_board_errors = r.counter("ivrd_board_tick_errors_total", "Failed board ticks.", ("board",))
         self.m_alarms = r.counter("ivrd_alarms_total", "Channel alarms (out of service).", ("board",))
         self.m_tick_s = r.counter("ivrd_tick_seconds_total", "CPU time spent in board ticks.", ("board",))
         self.m_ticks = r.counter("ivrd_ticks_total", "Board ticks run.", ("board",))
@@ -153,6 +156,7 @@ class Daemon:
             engine = board._engine
             self.m_rejects.set(sum(engine.dtmf_stats(ch.number)["rejected_short"] for ch in board.channels), board=name)
             self.m_underruns.set(board.clock.late_ticks, board=name)
+            self.m_lateness.set(board.clock.max_lateness, board=name)
             self.m_board_errors.set(board.errors, board=name)
             counts = collections.Counter(ch.state.value for ch in board.channels)
             for state in ChannelState:
@@ -513,6 +517,12 @@ class Daemon:
                 raise CommandError("the daemon is stopping")
             self.draining = False
             log.info("answering calls again")
+            # Calls that rang while draining are answered now, not at their next ring.
+            for spec in self.config.boards:
+                for ch in getattr(self.boards.get(spec.name), "channels", ()):
+                    if (ch.state is ChannelState.RINGING and ch.ring_count >= spec.answer_on_ring
+                            and not self._busy(spec.name, ch)):
+                        self._start_call(spec.name, ch)
             return {}
 
         async def stop(req):
@@ -527,7 +537,6 @@ class Daemon:
             except ValueError:
                 raise CommandError(f"--since {since!r}: use 2026-11-25, 2026-11-25T08:00 or 15m/2h/3d") from None
             rows = _cdr.read(self.store.path, since=when)
-            import io
             out = io.StringIO()
             _cdr.write_csv(rows, out)
             return {"csv": out.getvalue(), "count": len(rows)}

@@ -26,7 +26,7 @@ ECHO_DEFAULTS = {
     "max_digits": 8,
     "first_timeout": 5.0,       # seconds for the first key (Channel.collect default)
     "inter_timeout": 3.0,       # seconds between keys (Channel.collect default)
-    "prompt_ms": 300,           # length of the tone prompt
+    "prompt_ms": 300,           # length of the tone prompt (short: the caller may key at once)
     "region": "cn",             # tone table of the prompt (voiceboard/data/tones.yaml)
 }
 

@@ -15,8 +15,8 @@ import urllib.parse
 log = logging.getLogger("ivrd.http")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"   # Prometheus text format 0.0.4
-MAX_REQUEST = 8192          # bytes of request line + headers accepted
-REQUEST_TIMEOUT = 5.0       # seconds a client gets to send its request
+MAX_REQUEST = 8192          # bytes of request line + headers accepted (nginx's default 8k buffer)
+REQUEST_TIMEOUT = 5.0       # seconds a client gets to send its request (a scrape sends it at once)
 
 
 def _escape(value):

@@ -87,6 +87,7 @@ def test_drain_stops_answering_and_resume_answers_again(daemon):
     # Callers keep ringing, nobody answers: the count does not move.
     d.wait(lambda: any(c["state"] == "ringing" for c in d.request("channels")["channels"]))
     assert len(d.records()) == count and d.request("status")["draining"] is True
+    assert not d.request("calls")["calls"]
     assert d.ctl("resume").returncode == 0
     d.wait(lambda: len(d.records()) > count)
     assert d.stop() == 0

@@ -24,7 +24,10 @@ ENV = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPAT
 def config_text(ports=2, sim_ports="0-1", routes=None, pause=(0.2, 0.4), caller_id="none",
                 http="127.0.0.1:0", token=None, drain=5, level="info", extra_boards=""):
     routes = routes or "  - handler: echo\n    options: {max_digits: 4}\n"
-    sim = f'    simulate: {{ports: "{sim_ports}", pause: [{pause[0]}, {pause[1]}], digits: [2, 3], caller_id: {caller_id}, seed: 3}}\n' if sim_ports else ""
+    sim = ""
+    if sim_ports:
+        sim = (f'    simulate: {{ports: "{sim_ports}", pause: [{pause[0]}, {pause[1]}], digits: [2, 3], '
+               f'caller_id: {caller_id}, seed: 3}}\n')
     tok = f', token: "{token}"' if token else ""
     return (f"boards:\n  - name: main\n    url: \"emu://analog?ports={ports}\"\n{sim}{extra_boards}"
             f"routes:\n{routes}recordings: rec\ncdr: cdr.sqlite\n"
