@@ -11,6 +11,7 @@ setup(
     setup_requires=["cffi>=1.15"],
     install_requires=["cffi>=1.15", "numpy>=1.24", "PyYAML>=6"],
     cffi_modules=["native/build_native.py:ffibuilder"],
-    entry_points={"console_scripts": ["voiceboard = voiceboard.cli:main", "ivr = ivr.cli:main"]},
+    entry_points={"console_scripts": ["voiceboard = voiceboard.cli:main", "ivr = ivr.cli:main",
+                                      "ivrd = ivr.daemon:main", "ivrctl = ivr.ctl:main"]},
     zip_safe=False,
 )
