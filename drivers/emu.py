@@ -175,6 +175,8 @@ class EmuAnalogBoard(BoardBase):
             return
         self.bank.offhook[channel] = offhook
         if not offhook:
+            # Caller ID is looked for in on-hook audio only: forget the call's conversation.
+            self._history[channel, :] = 0
             det = self._busy.pop(channel, None)
             if det is not None:
                 det.close()
