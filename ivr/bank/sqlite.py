@@ -470,12 +470,12 @@ class SqlBankService(BankService):
         return self._operation(idem_key, "transfer", request, run, TransferResult)
 
     def forex_quote(self, currency):
-        if not isinstance(currency, str) or len(currency) != 3:
-            raise InvalidRequest("currency: a 3-letter ISO 4217 code")
+        if not isinstance(currency, str):
+            raise InvalidRequest("currency: an ISO 4217 code such as 'USD'")
         with self._tx() as cur:
             rate = self._one(cur, "SELECT * FROM forex_rates WHERE currency = ?", (currency,))
             if rate is None:
-                raise NotFound(f"no rate for {currency}")
+                raise NotFound(f"no rate for currency {currency[:8]!r}")
             qid = secrets.token_hex(8)
             expires = self.clock() + self.quote_ttl
             self._exec(cur, "INSERT INTO forex_quotes (id, currency, unit, scale, buy, sell,"
