@@ -401,3 +401,17 @@ def test_sql_injection_strings_are_just_numbers(bank, evil):
     after = bank.reconcile()
     assert after.ok and (after.accounts, after.postings) == (before.accounts, before.postings)
     login(bank, 0)
+
+
+def test_documented_demo_cards_log_in(bank):
+    doc = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                       "bank.md")
+    with open(doc, encoding="utf-8") as f:
+        section = f.read().split("## Demo data", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines()
+            if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
+    assert len(rows) >= 20
+    for index, name, lang, _, number, pin, _ in rows:
+        session = bank.identify(number, pin)
+        assert session.customer_id == int(index) + 1 and session.language == lang
+        assert PLAN[int(index)].name == name

@@ -47,7 +47,7 @@ def cmd_reconcile(args, out):
         out.write(f"{cur}: customer balances {total}, books total {r.totals.get(cur, 0)}\n")
     for account_id, balance, posted in r.mismatched_accounts:
         out.write(f"MISMATCH account {account_id}: balance {balance}, postings {posted}\n")
-    for (transfer_id,) in r.unbalanced_transfers:
+    for transfer_id in r.unbalanced_transfers:
         out.write(f"UNBALANCED transfer {transfer_id}\n")
     out.write("books balance\n" if r.ok else "BOOKS DO NOT BALANCE\n")
     return 0 if r.ok else 1

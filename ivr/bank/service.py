@@ -207,7 +207,7 @@ class ReconcileReport:
     totals: dict                # currency -> sum of every balance (internal included): 0
     customer_totals: dict       # currency -> sum of customer balances
     mismatched_accounts: list = field(default_factory=list)    # balance != sum of postings
-    unbalanced_transfers: list = field(default_factory=list)   # postings do not sum to 0
+    unbalanced_transfers: list = field(default_factory=list)   # transfer ids not summing to 0
 
     @property
     def ok(self):
