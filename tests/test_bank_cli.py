@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from ivr.bank import CardLocked, WrongPin, open_bank
-from test_bank_service import PLAN, TEST_COST, pg_server, pg_template, pg_url  # noqa: F401
+from test_bank_service import PLAN, TEST_COST, pg_server, pg_url  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -103,8 +103,8 @@ def demo_plan(seed=DEFAULT_SEED, personal=DEFAULT_PERSONAL, corporate=DEFAULT_CO
     customers = []
     for i in range(personal):
         accounts = []
-        debit = DemoAccount("current", "CNY", unique("1001", 19), rng.randrange(100_000, 20_000_000),
-                            {"daily_limit": DAILY_LIMIT})
+        debit = DemoAccount("current", "CNY", unique("1001", 19),
+                            rng.randrange(100_000, 20_000_000), {"daily_limit": DAILY_LIMIT})
         debit.credential = DemoCredential(unique(DEBIT_BIN, 19), _pin(rng), "debit_card")
         accounts.append(debit)
         if i % 2 == 0:

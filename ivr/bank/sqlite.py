@@ -59,7 +59,8 @@ def _day(value):
 
 def _check_amount(amount, name="amount"):
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidRequest(f"{name}: must be an integer number of fen, got {type(amount).__name__}")
+        raise InvalidRequest(f"{name}: must be an integer number of minor units (fen),"
+                             f" got {type(amount).__name__}")
     if amount <= 0:
         raise InvalidRequest(f"{name}: must be positive")
 
