@@ -41,12 +41,14 @@ def _sessions(bank):
     return out
 
 
-def _worker(url, wid, steps, results):
+def _worker(url, wid, steps, results, killed):
     bank = open_bank(url, pin_cost=TEST_COST)
     rng = random.Random(wid)
     sessions = _sessions(bank)
     posted, shared = 0, {}
     for i in range(steps):
+        if i == steps // 2:
+            killed.wait(60)     # half the load before the kill, half after it
         if i % SHARED_EVERY == 0:
             # identical request from every worker: exactly one may post
             session, pairs = sessions[(i // SHARED_EVERY) % len(sessions)]
@@ -104,8 +106,9 @@ def test_parallel_transfers_and_a_killed_process_keep_the_books(store):
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
     done = ctx.Value("i", 0)
+    killed = ctx.Event()
     victim = ctx.Process(target=_victim, args=(store, done))
-    workers = [ctx.Process(target=_worker, args=(store, w, STEPS, results))
+    workers = [ctx.Process(target=_worker, args=(store, w, STEPS, results, killed))
                for w in range(WORKERS)]
     victim.start()
     for p in workers:
@@ -113,8 +116,10 @@ def test_parallel_transfers_and_a_killed_process_keep_the_books(store):
     deadline = time.monotonic() + 30
     while done.value < KILL_AFTER and time.monotonic() < deadline and victim.is_alive():
         time.sleep(0.005)
-    os.kill(victim.pid, signal.SIGKILL)        # mid-load: others keep writing meanwhile
+    os.kill(victim.pid, signal.SIGKILL)        # mid-load: the workers are not done yet
     victim.join()
+    assert all(p.is_alive() for p in workers)
+    killed.set()
     assert victim.exitcode == -signal.SIGKILL
     outcome = [results.get(timeout=60) for _ in workers]
     for p in workers:
