@@ -123,3 +123,22 @@ def test_no_pin_or_card_number_leaks_from_a_session(tmp_path, caplog):
     for number in numbers:
         assert number not in blob, f"{security.mask_number(number)} leaked in full"
     assert "**** ****" in blob                       # the masked forms are what appear
+
+
+def test_weaker_hash_is_upgraded_on_login(tmp_path):
+    path = str(tmp_path / "bank.db")
+    with open_bank(path, pin_cost=TEST_COST) as bank:
+        seed(bank, PLAN)
+    cred = PLAN[0].accounts[0].credential
+    with open_bank(path) as bank:                       # production cost
+        bank.identify(cred.number, cred.pin)
+        with bank._tx(write=False) as cur:
+            stored = bank._one(cur, "SELECT pin_hash FROM credentials WHERE number = ?",
+                               (cred.number,))["pin_hash"]
+        assert security.stored_cost(stored) == security.PRODUCTION_COST
+        bank.identify(cred.number, cred.pin)
+    with open_bank(path, pin_cost=TEST_COST) as bank:   # never downgraded
+        bank.identify(cred.number, cred.pin)
+        with bank._tx(write=False) as cur:
+            assert bank._one(cur, "SELECT pin_hash FROM credentials WHERE number = ?",
+                             (cred.number,))["pin_hash"] == stored

@@ -275,6 +275,8 @@ class SqlBankService(BankService):
                               (cred["id"],))
         if row is None:
             self._raise_if_blocked(fresh)
+        if ok:
+            self._upgrade_hash(cred, pin)
         if not ok:
             log.warning("bank: wrong PIN for %s (%d of %d)", masked, row["failed_tries"],
                         self.max_pin_tries)
@@ -282,6 +284,17 @@ class SqlBankService(BankService):
                 raise CardLocked(f"{masked} is locked after {self.max_pin_tries} wrong PINs",
                                  "locked")
             raise WrongPin(self.max_pin_tries - row["failed_tries"])
+
+    def _upgrade_hash(self, cred, pin):
+        """Rehash a PIN stored at a lower cost than this service's setting (after a right PIN)."""
+        old = security.stored_cost(cred["pin_hash"])
+        new = self.pin_cost
+        if old.n >= new.n and old.r >= new.r and old.p >= new.p:
+            return
+        stored = security.hash_pin(pin, self.pin_cost)
+        with self._tx() as cur:     # only if nobody changed the PIN meanwhile
+            self._exec(cur, "UPDATE credentials SET pin_hash = ? WHERE id = ? AND pin_hash = ?",
+                       (stored, cred["id"], cred["pin_hash"]))
 
     def identify(self, number, pin):
         number = _number_arg(number)
