@@ -415,3 +415,33 @@ def test_documented_demo_cards_log_in(bank):
         session = bank.identify(number, pin)
         assert session.customer_id == int(index) + 1 and session.language == lang
         assert PLAN[int(index)].name == name
+
+
+def test_sqlite_store_settings(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "b.db")
+    with open_bank(path, pin_cost=TEST_COST, busy_timeout=2.5) as bank:
+        conn = bank._conn
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
+        with pytest.raises(sqlite3.IntegrityError):     # the journal cannot point nowhere
+            with bank._tx() as cur:
+                cur.execute("INSERT INTO transfers (kind, created_at) VALUES ('x', 'now')")
+                cur.execute("INSERT INTO postings (transfer_id, account_id, amount, currency,"
+                            " counterparty_type, posted_at) VALUES (1, 999, 1, 'CNY', 'x', 'n')")
+
+
+def test_seed_is_deterministic(tmp_path):
+    assert demo_plan() == PLAN and demo_plan(seed=7) != PLAN
+    dumps = []
+    for name in ("a.db", "b.db"):
+        with open_bank(str(tmp_path / name), pin_cost=TEST_COST) as bank:
+            seed(bank, demo_plan())
+            with bank._tx(write=False) as cur:
+                dumps.append([tuple(r) for r in bank._all(
+                    cur, "SELECT number, kind, currency, balance, due_amount FROM accounts"
+                    " ORDER BY id")] + [tuple(r) for r in bank._all(
+                    cur, "SELECT account_id, amount, counterparty_type, posted_at FROM postings"
+                    " ORDER BY id")])
+    assert dumps[0] == dumps[1] and len(dumps[0]) > 400
