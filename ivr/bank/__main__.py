@@ -1,0 +1,6 @@
+"""``python -m ivr.bank``: see ivr.bank.cli."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
