@@ -14,7 +14,7 @@ cd "$ROOT"
 APT_PACKAGES=(python3 python3-venv python3-dev gcc libc6-dev libportaudio2 pulseaudio espeak-ng sox
               postgresql   # PostgreSQL bank/CDR store, tested against a real server
               chromium)    # headless test of the ivrd monitoring page
-TEST_PACKAGES=(pytest hypothesis pytest-xdist scipy matplotlib "psycopg[binary]>=3.1")
+TEST_PACKAGES=(pytest hypothesis pytest-xdist scipy matplotlib tqdm "psycopg[binary]>=3.1")
 VENV=.venv
 STAMP="$VENV/.voiceboard-build"
 
@@ -51,7 +51,7 @@ fi
 PY="$VENV/bin/python"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-if ! "$PY" -c 'import pytest, hypothesis, xdist, scipy, matplotlib, psycopg' 2>/dev/null; then
+if ! "$PY" -c 'import pytest, hypothesis, xdist, scipy, matplotlib, tqdm, psycopg' 2>/dev/null; then
     say "installing test packages: ${TEST_PACKAGES[*]}"
     "$PY" -m pip install -q "${TEST_PACKAGES[@]}"
 fi
