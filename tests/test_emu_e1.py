@@ -278,3 +278,49 @@ def test_a_slow_reader_slips_instead_of_buffering():
 def test_bad_board_urls(url, message):
     with pytest.raises(ConfigError, match=message):
         drivers.open_board(url)
+
+
+# --- voiceboard e1 (the CLI module, driven through its own parser) ------------------------------
+
+def cli(argv):
+    import argparse
+    from voiceboard.cli import e1 as cli_e1
+    parser = argparse.ArgumentParser(prog="voiceboard")
+    cli_e1.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["e1"] + argv)
+    return args.func(args)
+
+
+def test_cli_capture_writes_the_frames_of_a_call(tmp_path):
+    out = tmp_path / "call.e1"
+    assert cli(["capture", "--frames", "64000", "-o", str(out)]) == 0
+    data = np.fromfile(out, dtype=np.uint8)
+    assert data.size == 64000 * 32
+    # Decode the file with a fresh receiver: channel 1's ABCD and the MFC-R2 digits in TS1.
+    framer = dsp.E1Framer()
+    abcd, signals_heard = [], []
+    with dsp.R2MFDetector("forward") as det:
+        for k in range(0, data.size, 160 * 32):
+            bearer = framer.receive(data[k:k + 160 * 32])
+            a = framer.status()["abcd"][0]
+            if a and (not abcd or abcd[-1] != a):
+                abcd.append(a)
+            s = det.feed(dsp.alaw2lin(bearer[0]))
+            if s and (not signals_heard or signals_heard[-1] != s):
+                signals_heard.append(s)
+            elif not s and signals_heard and signals_heard[-1] != 0:
+                signals_heard.append(0)
+    assert abcd == [0b1011, 0b0011, 0b1011]                # idle, seize ... clear-forward
+    sent = [s for s in signals_heard if s]
+    # DNIS 8001 (digit 0 = signal 10), then KA 1, ANI 13800138000, I-15, KD 3.
+    assert sent == [8, 10, 10, 1, 1, 1, 3, 8, 10, 10, 1, 3, 8, 10, 10, 10, 15, 3]
+
+
+def test_cli_status_and_script_errors(capsys):
+    assert cli(["status", "--seconds", "2", "--fault", "rai"]) == 0
+    out = capsys.readouterr().out
+    assert "span 0: OUT OF SERVICE" in out and "alarms: RAI" in out
+    with pytest.raises(ConfigError, match="step 2: unknown step 'dance'"):
+        cli(["capture", "--frames", "10", "-o", "/dev/null", "--script", "call 1; dance"])
+    with pytest.raises(ConfigError, match="--frames"):
+        cli(["capture", "--frames", "0", "-o", "/dev/null"])

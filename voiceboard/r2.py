@@ -258,10 +258,10 @@ class R2Channel:
 
     def dial(self, dnis, ani, now):
         """Place a call as the forward end; False if the channel is not idle or the far end
-        blocks it."""
+        blocks it (or has sent no line signal yet)."""
         if self.state is not LineState.IDLE:
             return False
-        if self.far_ab == BWD_BLOCKED:
+        if self.far_ab is None or self.far_ab == BWD_BLOCKED:
             self._emit("dial_failed", "blocked")
             return False
         bad = [d for d in dnis + ani if d not in DIGIT_SIGNALS]
