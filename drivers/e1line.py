@@ -16,8 +16,10 @@ loss of signal (all zeros), AIS (all ones), and frame slips on request.
 conversion of the bearer. Per tick it takes the line octets in, hands the 30 channels' audio
 and line signals up, and builds the line octets out; every per-sample step is in C.
 """
+import select
 import socket
 import struct
+import time
 
 import numpy as np
 
@@ -142,6 +144,19 @@ class SocketPipe:
     def read(self, frames):
         self._pull()
         return self.store.read(frames)
+
+    def wait(self, frames, timeout):
+        """Block until ``frames`` frames have arrived (for an end paced by the line rather
+        than by its own clock); False on timeout or when the other end has gone."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._pull()
+            if self.store.fill >= frames:
+                return True
+            left = deadline - time.monotonic()
+            if self.closed or left <= 0:
+                return False
+            select.select([self.sock], [], [], left)
 
     @property
     def fill(self):

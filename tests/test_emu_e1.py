@@ -324,3 +324,60 @@ def test_cli_status_and_script_errors(capsys):
         cli(["capture", "--frames", "10", "-o", "/dev/null", "--script", "call 1; dance"])
     with pytest.raises(ConfigError, match="--frames"):
         cli(["capture", "--frames", "0", "-o", "/dev/null"])
+
+
+CHILD = r"""
+import socket, sys
+import numpy as np
+from drivers import e1line
+from voiceboard.r2 import R2Config
+
+# The far end in its own process, paced by the frames that arrive: it places one call.
+pipe = e1line.SocketPipe(socket.socket(fileno=int(sys.argv[1])))
+end = e1line.SpanEnd(R2Config())
+silence = np.zeros((30, 160), dtype=np.int16)
+t = 0
+while pipe.wait(160, 5.0):
+    now = t * 0.02
+    end.receive(pipe.read(160), now)
+    if t == 20:
+        assert end.ports[6].sm.dial("8001", "13800138000", now)
+    pipe.write(end.transmit(silence.copy(), now))
+    for name, data in end.ports[6].sm.take_events():
+        print(name, flush=True)
+    t += 1
+"""
+
+
+def test_two_processes_over_a_unix_socket():
+    import os
+    import subprocess
+    import sys
+    from voiceboard.r2 import R2Config
+    a, b = e1line.socket_link()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(b.sock.fileno())], pass_fds=[b.sock.fileno()],
+                             cwd=root, stdout=subprocess.PIPE, text=True)
+    b.close()
+    try:
+        end = e1line.SpanEnd(R2Config(max_dnis=4))
+        silence = np.zeros((30, 160), dtype=np.int16)
+        offered = None
+        for t in range(400):
+            now = t * 0.02
+            a.write(end.transmit(silence.copy(), now))
+            assert a.wait(160, 10.0)
+            end.receive(a.read(160), now)
+            for name, data in end.ports[6].sm.take_events():
+                if name == "offered":
+                    offered = data
+                    end.ports[6].sm.answer(now)
+            if offered and t > 300:
+                break
+        assert offered == {"dnis": "8001", "ani": "13800138000", "category": 1, "kd": 3}
+        st = end.framer.status()
+        assert st["frame_aligned"] and st["crc4_aligned"] and not st["alarms"] and a.slips == 0
+    finally:
+        a.close()
+        out, _ = child.communicate(timeout=30)
+    assert child.returncode == 0 and "answered" in out.split()
