@@ -217,12 +217,16 @@ class EmuE1Board(BoardBase):
                 st.in_service = False
                 reason = self.span_alarm(s)
                 log.warning("span %d: %s alarm: calls cleared, channels out of service", s, reason)
+                now = self.media_time
                 for c in range(CHANNELS):
                     n = s * CHANNELS + c
                     self._fail_dial(n, "hangup")
                     self.channels[n]._out_of_service(reason)
+                    # Release each call by the protocol (clear-back, forced release or
+                    # clear-forward); idle channels are blocked at once, the others when
+                    # their release is complete (_signalling).
                     sm = self.spans[s].ports[c].sm
-                    sm.reset()
+                    sm.hangup(now)
                     sm.block()
         else:
             st.bad_ticks = 0
@@ -244,15 +248,15 @@ class EmuE1Board(BoardBase):
                 ch = self.channels[s * CHANNELS + c]
                 sm = port.sm
                 events = sm.take_events()
-                if not in_service:
-                    continue
-                # Channel.block()/unblock() from the application: block the line too.
+                # An out-of-service channel (span alarm, or Channel.block()) blocks its line
+                # once any call on it is released; an idle channel in service unblocks it.
                 if ch.state is ChannelState.OUT_OF_SERVICE and sm.state is LineState.IDLE:
                     sm.block()
-                elif ch.state is ChannelState.IDLE and sm.state is LineState.BLOCKED:
+                elif in_service and ch.state is ChannelState.IDLE and sm.state is LineState.BLOCKED:
                     sm.unblock()
-                for name, data in events:
-                    self._event(ch, name, data)
+                if in_service:
+                    for name, data in events:
+                        self._event(ch, name, data)
 
     def _event(self, ch, name, data):
         n = ch.number

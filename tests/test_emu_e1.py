@@ -202,6 +202,34 @@ def test_alarm_clears_calls_and_recovery_returns_channels(fault, alarm):
     run(t, "emu://e1?spans=2&max_dnis=4")
 
 
+def test_alarm_releases_an_outgoing_call_by_the_protocol():
+    async def t(board):
+        board.exchange.directory["8801"] = Destination("answer", 0.5)
+        ch, port = board.channel(2), board.exchange.ports[2]
+        assert (await ch.dial("8801")).outcome == "answered"
+        board.exchange.set_rai(0, True)
+        await until(lambda: ch.state is ChannelState.OUT_OF_SERVICE, 1.0)
+        await port.wait_idle(5)                        # clear-forward, release guard
+        await asyncio.sleep(0.2)
+        assert board.exchange.spans[0].framer.status()["abcd"][2] == 0b1111      # then blocked
+        board.exchange.set_rai(0, False)
+        await until(lambda: ch.state is ChannelState.IDLE, 3.0)
+    run(t)
+
+
+def test_blocking_a_channel_blocks_its_line():
+    async def t(board):
+        ch, port = board.channel(11), board.exchange.ports[11]
+        await ch.block()
+        await asyncio.sleep(0.2)
+        assert await port.call("8001", "1") == "blocked"
+        await ch.unblock()
+        await asyncio.sleep(0.2)
+        ch, port, call = await offered(board, 11)
+        assert ch.dnis == "8001"
+    run(t)
+
+
 def test_bit_errors_and_slips_are_counted_and_calls_survive():
     async def t(board):
         ch, port = await connected(board, 8)
