@@ -7,7 +7,10 @@
 Checks vb/e1.h against telephony.md §2: the CRC-4 test vector, a transmitter-receiver round
 trip of bearer octets and the ABCD bits of all 30 channels, frame alignment gained and lost
 exactly by the G.706 counts, CRC-4 errors coming back as the far end's E bits, the CAS
-multiframe rules, every alarm, CRC-4 interworking and the 915-of-1000 false-alignment rule.
+multiframe rules, every alarm, CRC-4 interworking and the 915-of-1000 false-alignment rule;
+and the MFC-R2 tones that travel in the bearer (vb/r2mf.h): each of the 15 signals of both
+directions from the generator to the receiver, fed in ragged blocks. (tests/test_r2mf.py
+checks the receiver against an independent generator.)
 */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@ multiframe rules, every alarm, CRC-4 interworking and the 915-of-1000 false-alig
 #include "vb/telephony.h"
 #include "vb/e1.h"
 #include "vb/private/e1.h"
+#include "vb/r2mf.h"
 
 #define TS VB_E1_TIMESLOTS
 #define NCH VB_E1_CHANNELS
@@ -630,6 +634,55 @@ static void test_false_alignment(void)
     printf("    Passed\n");
 }
 
+static void test_r2mf(void)
+{
+    enum { N = 4000 };
+    int16_t amp[N];
+
+    printf("Test 11: MFC-R2 tones: every signal of both directions, any block size\n");
+    CHECK(vb_r2mf_tx_init(NULL, 2, -11.0f) == NULL);
+    CHECK(vb_r2mf_tx_init(NULL, VB_R2MF_FORWARD, 0.0f) == NULL);
+    for (int dir = VB_R2MF_FORWARD;  dir <= VB_R2MF_BACKWARD;  dir++)
+    {
+        vb_r2mf_tx_state_t *tx = vb_r2mf_tx_init(NULL, dir, -11.0f);
+        vb_r2mf_rx_state_t *rx = vb_r2mf_rx_init(NULL, dir, NULL);
+        vb_r2mf_rx_state_t *other = vb_r2mf_rx_init(NULL, !dir, NULL);
+        CHECK(tx != NULL  &&  rx != NULL  &&  other != NULL);
+        CHECK(vb_r2mf_tx_put(tx, 16) == VB_ERR_INVALID  &&  vb_r2mf_tx_put(tx, -1) == VB_ERR_INVALID);
+        for (int sig = 1;  sig <= 15;  sig++)
+        {
+            CHECK(vb_r2mf_tx_put(tx, sig) == VB_OK  &&  vb_r2mf_tx_current(tx) == sig);
+            CHECK(vb_r2mf_tx(tx, amp, 800) == 800);
+            CHECK(vb_r2mf_tx_put(tx, 0) == VB_OK);
+            CHECK(vb_r2mf_tx(tx, amp + 800, 800) == 800);
+            CHECK(amp[900] == 0  &&  amp[1599] == 0);
+            int at = 0;
+            int seen = 0;
+            for (int step = 1;  at < 1600;  step = step*7 % 311 + 1)
+            {
+                int n = step < 1600 - at ? step : 1600 - at;
+                CHECK(vb_r2mf_rx(rx, amp + at, n) == 0);
+                vb_r2mf_rx(other, amp + at, n);
+                at += n;
+                if (vb_r2mf_rx_get(rx) == sig)
+                    seen = 1;
+                CHECK(vb_r2mf_rx_get(rx) == 0  ||  vb_r2mf_rx_get(rx) == sig);
+                CHECK(vb_r2mf_rx_get(other) == 0);
+            }
+            CHECK(seen  &&  vb_r2mf_rx_get(rx) == 0);
+            CHECK(vb_r2mf_rx_changes(rx) == 2*sig);
+            float f1;
+            float f2;
+            CHECK(vb_r2mf_freqs(dir, sig, &f1, &f2) == VB_OK  &&  f1 != f2);
+        }
+        CHECK(vb_r2mf_freqs(dir, 0, NULL, NULL) == VB_ERR_INVALID);
+        vb_r2mf_tx_free(tx);
+        vb_r2mf_rx_free(rx);
+        vb_r2mf_rx_free(other);
+    }
+    printf("    Passed\n");
+}
+
 int main(void)
 {
     test_crc4_vector();
@@ -642,6 +695,7 @@ int main(void)
     test_alarms();
     test_interworking();
     test_false_alignment();
+    test_r2mf();
     printf("Tests passed.\n");
     return 0;
 }
