@@ -14,14 +14,10 @@ slips, loss of signal, AIS, and the remote alarm (RAI: the exchange's A bit).
 import asyncio
 import dataclasses
 import enum
-import logging
-
 import numpy as np
 
 from drivers import e1line
 from voiceboard import dsp
-
-log = logging.getLogger("voiceboard.e1exchange")
 
 CHANNELS = e1line.CHANNELS
 
@@ -63,6 +59,7 @@ class E1ExchangePort:
         self._idle.set()
         self._prompt_waiters = {}
         self._answer_at = None
+        self._greeting = None
 
     def __repr__(self):
         return f"<E1ExchangePort {self.number} {self.state.value}>"
@@ -246,8 +243,7 @@ class E1Exchange:
         self.region = region
         self.directory = dict(directory or {})
         self.rng = np.random.default_rng(seed)
-        self.spans = [e1line.SpanEnd(r2config, framer, accept=self._accept_for(s), tick=tick)
-                      for s in range(len(links))]
+        self.spans = [e1line.SpanEnd(r2config, framer, accept=self._accept, tick=tick) for _ in links]
         self.faults = [e1line.Faults(seed + s) for s in range(len(links))]
         for (to_board, _), faults in zip(links, self.faults):
             to_board.faults = faults
@@ -258,11 +254,9 @@ class E1Exchange:
         self._tx = np.zeros((channels, tick), dtype=np.int16)
         self.now = 0.0
 
-    def _accept_for(self, span):
-        def accept(channel, dnis, ani):
-            dest = self.directory.get(dnis)
-            return dest is None or dest.outcome != "busy"
-        return accept
+    def _accept(self, channel, dnis, ani):
+        dest = self.directory.get(dnis)
+        return dest is None or dest.outcome != "busy"
 
     def close(self):
         for s in self.spans:

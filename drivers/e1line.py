@@ -33,8 +33,8 @@ CHANNELS = dsp.E1_CHANNELS
 class FramePipe:
     """One direction of a span in one process: a bounded store of frames.
 
-    ``capacity`` frames at most are held (default 4 ticks); see the module docstring for the
-    slips. ``slips`` counts frames deleted or repeated.
+    ``capacity`` frames at most are held (default 640 = 4 ticks = 80 ms: room for a reader
+    a few ticks late, bounded); see the module docstring for the slips. ``slips`` counts frames deleted or repeated.
     """
 
     def __init__(self, capacity=640):

@@ -13,7 +13,9 @@ URL options of emu://e1 (defaults in brackets):
     mf_level=DBM0        MFC-R2 send level per tone [-11] (⚠ DAHDI cn zone: -8)
     persistence_ms=MS    an ABCD change must hold this long [20] (⚠ Q.422 20 +- 10 ms)
     alarm_ms=MS          a span alarm must last this long before its calls are cleared [100]
+                         (I.431's 100 ms from loss of frame to red alarm)
     recovery_ms=MS       the span must be clean this long before its channels return [1000]
+                         (no standard figure: long enough that a flapping span stays out)
     link=pipe|socket     in-process frame pipes, or a socketpair with length-framed ticks [pipe]
     r2_seize, r2_answer, r2_answer_delay, r2_set_call_down, mf_back_cycle, mf_fwd_safety,
     pulse                R2 timers in ms (openr2 defaults, voiceboard.r2.R2Timers)
@@ -180,9 +182,9 @@ class EmuE1Board(BoardBase):
         now = self.media_time
         self.exchange.tick(now)
         for s, (span, (to_board, _)) in enumerate(zip(self.spans, self.links)):
-            old, new = span.receive(to_board.read(self.tick_samples), now)
+            _, alarms = span.receive(to_board.read(self.tick_samples), now)
             rx[s * CHANNELS:(s + 1) * CHANNELS] = span.rx
-            self._alarms(s, new)
+            self._alarms(s, alarms)
 
     def _transmit(self, tx):
         now = self.media_time
@@ -264,7 +266,7 @@ class EmuE1Board(BoardBase):
             ch._offered()                                   # IDLE -> RINGING
             ch.dnis, ch.ani = data["dnis"], data["ani"]
             ch._emit("offered", data)
-        elif name in ("abandoned",):
+        elif name == "abandoned":
             ch._abandoned()                                 # RINGING -> IDLE
         elif name == "clear_forward":
             ch._remote_hangup()                             # CONNECTED -> IDLE

@@ -117,6 +117,8 @@ class R2Config:
                 raise ValueError(f"R2: {name} must be a signal 1-15, got {getattr(self, name)!r}")
         if self.max_dnis < 0 or self.max_ani < 1:
             raise ValueError("R2: max_dnis must be >= 0 and max_ani >= 1")
+        if not -50.0 <= self.mf_level_dbm0 <= -3.0:
+            raise ValueError(f"R2: mf_level_dbm0 must be -50 to -3, got {self.mf_level_dbm0!r}")
 
 
 class LineState(enum.Enum):
@@ -189,7 +191,6 @@ class R2Channel:
         self._safety = None             # end of the register phase at the latest
         self._pulse_end = None
         self._answer_at = None
-        self._sent = []                 # forward: signals sent so far (for A-2)
         self._out_dnis = ""
         self._out_ani = ""
         self._ani_pos = 0
