@@ -200,8 +200,9 @@ int vb_e1_rx_free(vb_e1_rx_state_t *s);
     \param in frames*32 octets (not necessarily starting at a frame boundary).
     \param frames How many frames' worth of octets (>= 0).
     \param bearer Where to write the received A-law octets, channel-major like vb_e1_tx():
-           one column per frame completed; columns with no aligned frame hold the idle octet.
-           May be NULL.
+           one column per 32 octets consumed (calls start on such a boundary), holding the
+           frame completed in those octets, or the idle octet where no aligned frame was;
+           so the output does not depend on how the stream is cut into calls. May be NULL.
     \param stride Octets between channels in bearer (>= frames).
     \return frames, or VB_ERR_INVALID. */
 int vb_e1_rx(vb_e1_rx_state_t *s, const uint8_t in[], int frames, uint8_t bearer[], int stride);
