@@ -10,6 +10,8 @@ URL options of emu://e1 (defaults in brackets):
                          0: the DNIS ends by the mf_back_cycle timeout (China) [0]
     get_ani=1|0          ask for KA and ANI (A-6) [1]
     ani=DIGITS           ANI sent on the board's outgoing calls [""]
+    category=N, kd=N     KA and KD signals sent on the board's outgoing calls [1, 3]
+                         (⚠ China No.1 codes: 3 = local subscriber)
     mf_level=DBM0        MFC-R2 send level per tone [-11] (⚠ DAHDI cn zone: -8)
     persistence_ms=MS    an ABCD change must hold this long [20] (⚠ Q.422 20 +- 10 ms)
     alarm_ms=MS          a span alarm must last this long before its calls are cleared [100]
@@ -70,6 +72,8 @@ def open_url(url, host, path, options):
     )
     r2kw = dict(max_dnis=option(options, "max_dnis", int, 0, url),
                 get_ani=option(options, "get_ani", lambda v: bool(int(v)), True, url),
+                category=option(options, "category", int, 1, url),
+                kd=option(options, "kd", int, 3, url),
                 mf_level_dbm0=option(options, "mf_level", float, -11.0, url))
     no_more_options(options, url)
     if not 1 <= kw["spans"] <= 8:

@@ -58,8 +58,11 @@ def test_abcd_of_every_channel():
         assert a.tx_abcd(c) == v
     run(a, b, 2)
     assert list(b.status()["abcd"]) == values
-    with pytest.raises(ValueError, match="abcd 1-15"):
+    with pytest.raises(ValueError, match="0000 not on channels 1-15"):
         a.set_abcd(1, 0)
+    a.set_abcd(16, 0)
+    run(a, b, 1)
+    assert b.status()["abcd"][15] == 0 and b.status()["cas_aligned"]
     with pytest.raises(ValueError, match="channel must be 1-30"):
         a.set_abcd(31, 3)
 

@@ -1434,11 +1434,12 @@ class E1Framer:
         return out
 
     def set_abcd(self, channel, abcd):
-        """Send ``abcd`` (1-15) on channel 1-30 from the next multiframe."""
+        """Send ``abcd`` (0-15; 0000 only on channels 16-30) on channel 1-30 from the next
+        multiframe."""
         self._live()
         if _lib.vb_e1_tx_set_abcd(self._tx, int(channel), int(abcd)) < 0:
-            raise ValueError(f"E1Framer.set_abcd: channel must be 1-30 and abcd 1-15 (0000 imitates the "
-                             f"multiframe signal), got channel {channel!r}, abcd {abcd!r}")
+            raise ValueError(f"E1Framer.set_abcd: channel must be 1-30 and abcd 0-15, 0000 not on channels "
+                             f"1-15 (it imitates the multiframe signal), got channel {channel!r}, abcd {abcd!r}")
 
     def tx_abcd(self, channel):
         """The ABCD being sent on channel 1-30."""

@@ -145,7 +145,8 @@ int vb_e1_tx_free(vb_e1_tx_state_t *s)
 
 int vb_e1_tx_set_abcd(vb_e1_tx_state_t *s, int channel, int abcd)
 {
-    if (channel < 1  ||  channel > VB_E1_CHANNELS  ||  abcd < 1  ||  abcd > 15)
+    /* 0000 in bits 1-4 of TS16 (channels 1-15) would imitate the MFAS (G.704, §2.4 ⚠). */
+    if (channel < 1  ||  channel > VB_E1_CHANNELS  ||  abcd < 0  ||  abcd > 15  ||  (abcd == 0  &&  channel <= 15))
         return VB_ERR_INVALID;
     s->abcd[channel - 1] = (uint8_t) abcd;
     return VB_OK;

@@ -132,6 +132,9 @@ static void test_transmitter_layout(void)
     CHECK(vb_e1_tx_set_abcd(tx, 0, 1) == VB_ERR_INVALID);
     CHECK(vb_e1_tx_set_abcd(tx, 31, 1) == VB_ERR_INVALID);
     CHECK(vb_e1_tx_set_abcd(tx, 1, 0) == VB_ERR_INVALID);
+    CHECK(vb_e1_tx_set_abcd(tx, 15, 0) == VB_ERR_INVALID);
+    CHECK(vb_e1_tx_set_abcd(tx, 16, 0) == VB_OK  &&  vb_e1_tx_get_abcd(tx, 16) == 0);
+    CHECK(vb_e1_tx_set_abcd(tx, 16, 1) == VB_OK);
     CHECK(vb_e1_tx_set_abcd(tx, 1, 16) == VB_ERR_INVALID);
     CHECK(vb_e1_tx(tx, bearer, 15, out, 16) == VB_ERR_INVALID);
     CHECK(vb_e1_tx(tx, bearer, 16, out, 16) == 16);

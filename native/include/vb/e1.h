@@ -161,11 +161,12 @@ int vb_e1_tx_free(vb_e1_tx_state_t *s);
 
 /*! \brief Set the ABCD bits sent for a channel from the next multiframe on.
     \param channel 1 to 30.
-    \param abcd 1 to 15 (0000 would imitate the multiframe alignment signal, G.704).
+    \param abcd 0 to 15; 0000 only on channels 16-30 (on 1-15 it would imitate the
+           multiframe alignment signal in bits 1-4 of TS16, G.704).
     \return VB_OK, or VB_ERR_INVALID. */
 int vb_e1_tx_set_abcd(vb_e1_tx_state_t *s, int channel, int abcd);
 
-/*! \brief The ABCD bits being sent for a channel.  \return 1-15, or VB_ERR_INVALID for a bad channel. */
+/*! \brief The ABCD bits being sent for a channel.  \return 0-15, or VB_ERR_INVALID for a bad channel. */
 int vb_e1_tx_get_abcd(const vb_e1_tx_state_t *s, int channel);
 
 /*! \brief Force the remote alarm indication (A bit = 1) on or off, whatever the receiver sees.
