@@ -632,8 +632,21 @@ static void test_false_alignment(void)
     CHECK(stats(rx).false_alignments == 0  &&  status(rx).frame_aligned);
     vb_e1_rx(rx, s + (160 + left*8 - 8)*TS, 8, NULL, 0);
     CHECK(stats(rx).false_alignments == 1);
-    vb_e1_rx_free(rx);
     free(s);
+
+    /* Exactly 914 errored blocks in the first window: kept; exactly 915: false alignment. */
+    for (int errored = 914;  errored <= 915;  errored++)
+    {
+        s = tx_frames(&cfg, N);
+        for (int k = 0;  k < errored;  k++)
+            s[(160 + 8*k)*TS + 5] ^= 0x01;
+        rx = vb_e1_rx_init(rx, &cfg);
+        vb_e1_rx(rx, s, N, NULL, 0);
+        CHECK(stats(rx).crc_blocks >= 1000);
+        CHECK(stats(rx).false_alignments == (errored == 915));
+        free(s);
+    }
+    vb_e1_rx_free(rx);
     printf("    Passed\n");
 }
 
