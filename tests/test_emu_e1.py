@@ -409,3 +409,14 @@ def test_two_processes_over_a_unix_socket():
         a.close()
         out, _ = child.communicate(timeout=30)
     assert child.returncode == 0 and "answered" in out.split()
+
+
+def test_cli_monitor_prints_abcd_changes(capsys):
+    # Real time, 1.5 s: the span comes up (channels leave the blocked state) at about 1 s.
+    assert cli(["monitor", "--seconds", "1.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["time_s", "span", "ch", "rx", "tx", "state"]
+    rows = [line.split() for line in lines[1:]]
+    assert {int(r[2]) for r in rows} == set(range(1, 31))
+    assert any(r[3] == "1011" and r[4] == "1011" and r[5] == "idle" for r in rows)
+    assert all(r[4] in ("1111", "1011", "0111") for r in rows)
