@@ -412,8 +412,8 @@ def test_two_processes_over_a_unix_socket():
 
 
 def test_cli_monitor_prints_abcd_changes(capsys):
-    # Real time, 1.5 s: the span comes up (channels leave the blocked state) at about 1 s.
-    assert cli(["monitor", "--seconds", "1.5"]) == 0
+    # Real time, 2.5 s: the span comes up (channels leave the blocked state) at about 1 s.
+    assert cli(["monitor", "--seconds", "2.5"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["time_s", "span", "ch", "rx", "tx", "state"]
     rows = [line.split() for line in lines[1:]]
