@@ -17,6 +17,7 @@ SRC = os.path.join(ROOT, "native", "src")
 PROGRAMS = {
     "ring_tests": ["ring.c", "errors.c"],
     "chan_tests": ["chan.c", "dtmf.c", "errors.c"],
+    "e1_tests": ["e1.c", "r2mf.c", "errors.c"],
 }
 BASE = ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror",
         "-I" + os.path.join(ROOT, "native", "include")]

@@ -1185,4 +1185,316 @@ def fsk_receive(samples, standard="bell202", min_level_dbm0=-48.0, **spec):
 # ----------------------------------------------------------------------------------------
 # E1 framer (G.704, CRC-4, CAS) and MFC-R2 tones: e1.c, r2mf.c
 # ----------------------------------------------------------------------------------------
+_E1_CRC4 = {"off": _lib.VB_E1_CRC4_OFF, "on": _lib.VB_E1_CRC4_ON, "auto": _lib.VB_E1_CRC4_AUTO}
+_E1_CONFIG = ("cas", "sa_bits", "si_bits", "los_zeros", "los_clear_ones", "ais_zeros", "rai_frames", "red_ms",
+              "nfas_loss", "interworking_ms", "cas_persistence", "y_multiframes")
+E1_ALARMS = {
+    "los": _lib.VB_E1_ALARM_LOS, "ais": _lib.VB_E1_ALARM_AIS, "lof": _lib.VB_E1_ALARM_LOF,
+    "red": _lib.VB_E1_ALARM_RED, "rai": _lib.VB_E1_ALARM_RAI, "ts16_lomf": _lib.VB_E1_ALARM_TS16_LOMF,
+    "ts16_ais": _lib.VB_E1_ALARM_TS16_AIS, "ts16_rmf": _lib.VB_E1_ALARM_TS16_RMF,
+}
+E1_TIMESLOTS = _lib.VB_E1_TIMESLOTS
+E1_CHANNELS = _lib.VB_E1_CHANNELS
+E1_FRAME_RATE = _lib.VB_E1_FRAME_RATE
+_E1_STATS = ("octets", "frames", "fas_errors", "frame_losses", "crc_blocks", "crc_errors", "ebit_errors",
+             "crc_mf_timeouts", "false_alignments", "cas_mf_losses", "abcd_changes")
+
+
+def e1_config(crc4="auto", **overrides):
+    """The framer settings (vb_e1_config_t, see native/include/vb/e1.h) as a dict.
+
+    Parameters
+    ----------
+    crc4 : {"auto", "on", "off"}
+        "auto" is CRC-4 with G.706 Annex B interworking towards a far end without CRC-4.
+    **overrides
+        Any of cas, sa_bits, si_bits, los_zeros, los_clear_ones, ais_zeros, rai_frames,
+        red_ms, nfas_loss, interworking_ms, cas_persistence, y_multiframes.
+    """
+    if crc4 not in _E1_CRC4:
+        raise ValueError(f"E1: crc4 must be one of {', '.join(_E1_CRC4)}, got {crc4!r}")
+    unknown = set(overrides) - set(_E1_CONFIG)
+    if unknown:
+        raise ValueError(f"E1: unknown setting(s): {', '.join(sorted(unknown))}")
+    c = _ffi.new("vb_e1_config_t *")
+    _lib.vb_e1_default_config(c)
+    cfg = {name: getattr(c, name) for name in _E1_CONFIG}
+    cfg.update({k: int(v) for k, v in overrides.items()})
+    cfg["crc4"] = crc4
+    return cfg
+
+
+def e1_crc4(smf):
+    """CRC-4 (C1..C4 as a 4-bit int) of one sub-multiframe: 256 octets, FAS frame first."""
+    arr, _ = _as_array(smf, _np.uint8)
+    if arr.size != 8 * E1_TIMESLOTS:
+        raise ValueError(f"e1_crc4: a sub-multiframe is {8 * E1_TIMESLOTS} octets, got {arr.size}")
+    return _lib.vb_e1_crc4(_ffi.cast("const uint8_t *", _ffi.from_buffer(arr)))
+
+
+class E1Framer:
+    """Both directions of one end of an E1 span: a G.704 transmitter and receiver, linked so
+    that the transmitted A, E and Y bits answer what the receiver sees (native/include/vb/e1.h).
+
+    Bearer octets are A-law, channel-major: an array of shape (30, frames), row c = channel
+    c + 1 (TS1-15, TS17-31). The line is a stream of octets, 32 per frame.
+
+    Parameters
+    ----------
+    crc4, **overrides
+        As in :func:`e1_config`.
+    """
+
+    _rx = _ffi.NULL
+    _tx = _ffi.NULL
+
+    def __init__(self, crc4="auto", **overrides):
+        cfg = e1_config(crc4, **overrides)
+        c = _ffi.new("vb_e1_config_t *", {**cfg, "crc4": _E1_CRC4[crc4]})
+        rx = _lib.vb_e1_rx_init(_ffi.NULL, c)
+        if rx == _ffi.NULL:
+            raise ValueError(f"E1: settings out of range: {cfg}")
+        self._rx = _ffi.gc(rx, _lib.vb_e1_rx_free)
+        self._tx = _ffi.gc(_lib.vb_e1_tx_init(_ffi.NULL, c, self._rx), _lib.vb_e1_tx_free)
+        self.config = cfg
+        self._status = _ffi.new("vb_e1_rx_status_t *")
+        self._stats = _ffi.new("vb_e1_rx_stats_t *")
+
+    def close(self):
+        """Free the C states (idempotent)."""
+        if self._tx != _ffi.NULL:
+            _ffi.release(self._tx)
+            self._tx = _ffi.NULL
+        if self._rx != _ffi.NULL:
+            _ffi.release(self._rx)
+            self._rx = _ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _live(self):
+        if self._rx == _ffi.NULL:
+            raise ValueError("E1 framer is closed")
+
+    @staticmethod
+    def _bearer(bearer, frames, where):
+        if not isinstance(bearer, _np.ndarray) or bearer.dtype != _np.uint8 or bearer.ndim != 2 \
+                or bearer.shape[0] != E1_CHANNELS or bearer.shape[1] < frames or not bearer.flags.c_contiguous:
+            raise ValueError(f"E1Framer.{where}: bearer must be a C-contiguous uint8 array of shape "
+                             f"({E1_CHANNELS}, >= {frames})")
+        return bearer.shape[1]
+
+    def transmit(self, bearer=None, frames=None, out=None):
+        """Build frames; returns the line octets (uint8 array of frames * 32).
+
+        ``bearer`` (uint8, shape (30, n)) gives the channels' A-law octets, None the idle
+        octet; ``frames`` defaults to n (or 160 without bearer); ``out`` may receive the octets.
+        """
+        self._live()
+        if frames is None:
+            frames = 160 if bearer is None else bearer.shape[1]
+        stride = 0 if bearer is None else self._bearer(bearer, frames, "transmit")
+        if out is None:
+            out = _np.empty(frames * E1_TIMESLOTS, dtype=_np.uint8)
+        elif out.dtype != _np.uint8 or out.size < frames * E1_TIMESLOTS or not out.flags.c_contiguous:
+            raise ValueError("E1Framer.transmit: out must be a C-contiguous uint8 array of frames * 32 octets")
+        b = _ffi.NULL if bearer is None else _ffi.cast("const uint8_t *", _ffi.from_buffer(bearer))
+        _check(_lib.vb_e1_tx(self._tx, b, stride, _ffi.cast("uint8_t *", _ffi.from_buffer(out)), frames),
+               "E1Framer.transmit")
+        return out
+
+    def receive(self, line, out=None):
+        """Consume line octets (a multiple of 32); returns the bearer octets (uint8, shape
+        (30, frames)), the idle octet where no aligned frame was received."""
+        self._live()
+        arr, _ = _as_array(line, _np.uint8)
+        arr = arr.reshape(-1)
+        if arr.size % E1_TIMESLOTS:
+            raise ValueError(f"E1Framer.receive: {arr.size} octets is not a whole number of frames")
+        frames = arr.size // E1_TIMESLOTS
+        if out is None:
+            out = _np.empty((E1_CHANNELS, frames), dtype=_np.uint8)
+        stride = self._bearer(out, frames, "receive")
+        _check(_lib.vb_e1_rx(self._rx, _ffi.cast("const uint8_t *", _ffi.from_buffer(arr)), frames,
+                             _ffi.cast("uint8_t *", _ffi.from_buffer(out)), stride), "E1Framer.receive")
+        return out
+
+    def set_abcd(self, channel, abcd):
+        """Send ``abcd`` (0-15; 0000 only on channels 16-30) on channel 1-30 from the next
+        multiframe."""
+        self._live()
+        if _lib.vb_e1_tx_set_abcd(self._tx, int(channel), int(abcd)) < 0:
+            raise ValueError(f"E1Framer.set_abcd: channel must be 1-30 and abcd 0-15, 0000 not on channels "
+                             f"1-15 (it imitates the multiframe signal), got channel {channel!r}, abcd {abcd!r}")
+
+    def tx_abcd(self, channel):
+        """The ABCD being sent on channel 1-30."""
+        self._live()
+        return _check(_lib.vb_e1_tx_get_abcd(self._tx, int(channel)), "E1Framer.tx_abcd")
+
+    def set_rai(self, on):
+        """Force the remote alarm (A bit) on or off."""
+        self._live()
+        _lib.vb_e1_tx_set_rai(self._tx, bool(on))
+
+    def set_sa(self, sa):
+        """Set the Sa4-Sa8 bits sent (0-31)."""
+        self._live()
+        _check(_lib.vb_e1_tx_set_sa(self._tx, int(sa)), "E1Framer.set_sa")
+
+    def status(self):
+        """The receiver now: dict of frame_aligned, crc4_aligned, cas_aligned, interworking
+        (bools), alarms (a frozenset of names from E1_ALARMS), sa_bits, abcd (bytes of 30)."""
+        self._live()
+        st = self._status
+        _lib.vb_e1_rx_get_status(self._rx, st)
+        return {"frame_aligned": bool(st.frame_aligned), "crc4_aligned": bool(st.crc4_aligned),
+                "cas_aligned": bool(st.cas_aligned), "interworking": bool(st.interworking),
+                "alarms": frozenset(n for n, bit in E1_ALARMS.items() if st.alarms & bit),
+                "sa_bits": st.sa_bits, "abcd": bytes(_ffi.buffer(st.abcd))}
+
+    def stats(self):
+        """Receiver counters (dict): octets, frames, fas_errors, frame_losses, crc_blocks,
+        crc_errors, ebit_errors, crc_mf_timeouts, false_alignments, cas_mf_losses, abcd_changes."""
+        self._live()
+        _lib.vb_e1_rx_get_stats(self._rx, self._stats)
+        return {name: getattr(self._stats, name) for name in _E1_STATS}
+
+
+R2MF_DIRECTIONS = {"forward": _lib.VB_R2MF_FORWARD, "backward": _lib.VB_R2MF_BACKWARD}
+_R2MF_PARAMS = ("min_level_dbm0", "twist_db", "relative_peak_db", "block_size")
+
+
+def _r2mf_direction(direction, where):
+    if direction not in R2MF_DIRECTIONS:
+        raise ValueError(f"{where}: direction must be 'forward' or 'backward', got {direction!r}")
+    return R2MF_DIRECTIONS[direction]
+
+
+def r2mf_freqs(direction, signal):
+    """The two frequencies (Hz) of MFC-R2 signal 1-15 in a direction."""
+    f1, f2 = _ffi.new("float *"), _ffi.new("float *")
+    _check(_lib.vb_r2mf_freqs(_r2mf_direction(direction, "r2mf_freqs"), int(signal), f1, f2),
+           f"r2mf_freqs: signal {signal!r}")
+    return f1[0], f2[0]
+
+
+class R2MFGenerator:
+    """MFC-R2 tone generator for one channel and direction (native/include/vb/r2mf.h).
+
+    Parameters
+    ----------
+    direction : {"forward", "backward"}
+    level_dbm0 : float
+        Level of each tone (default -11 dBm0, spandsp/openr2; ⚠ DAHDI's cn zone uses -8).
+    """
+
+    _state = _ffi.NULL
+
+    def __init__(self, direction, level_dbm0=-11.0):
+        d = _r2mf_direction(direction, "R2MFGenerator")
+        state = _lib.vb_r2mf_tx_init(_ffi.NULL, d, float(level_dbm0))
+        if state == _ffi.NULL:
+            raise ValueError(f"R2MFGenerator: level_dbm0 must be -50 to -3, got {level_dbm0!r}")
+        self._state = _ffi.gc(state, _lib.vb_r2mf_tx_free)
+        self.direction = direction
+
+    def close(self):
+        if self._state != _ffi.NULL:
+            _ffi.release(self._state)
+            self._state = _ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _live(self):
+        if self._state == _ffi.NULL:
+            raise ValueError("R2MFGenerator is closed")
+        return self._state
+
+    def put(self, signal):
+        """Send signal 1-15 from the next sample on, or 0 to stop."""
+        _check(_lib.vb_r2mf_tx_put(self._live(), int(signal)), f"R2MFGenerator.put: signal {signal!r}")
+
+    @property
+    def signal(self):
+        """The signal being sent (0 when silent)."""
+        return _lib.vb_r2mf_tx_current(self._live())
+
+    def generate(self, n, out=None):
+        """``n`` samples (int16) of the current signal or silence; ``out`` may receive them."""
+        state = self._live()
+        if out is None:
+            out = _np.empty(n, dtype=_np.int16)
+        _lib.vb_r2mf_tx(state, _ffi.cast("int16_t *", _ffi.from_buffer(out)), n)
+        return out
+
+
+class R2MFDetector:
+    """MFC-R2 signal receiver for one channel and direction (native/include/vb/r2mf.h).
+
+    Parameters
+    ----------
+    direction : {"forward", "backward"}
+        The signals to receive.
+    **params
+        min_level_dbm0 (-36.5), twist_db (7), relative_peak_db (11), block_size (133).
+    """
+
+    _state = _ffi.NULL
+
+    def __init__(self, direction, **params):
+        d = _r2mf_direction(direction, "R2MFDetector")
+        unknown = set(params) - set(_R2MF_PARAMS)
+        if unknown:
+            raise ValueError(f"R2MFDetector: unknown parameter(s): {', '.join(sorted(unknown))}")
+        p = _ffi.new("vb_r2mf_rx_params_t *")
+        _lib.vb_r2mf_rx_default_params(p)
+        for k, v in params.items():
+            setattr(p, k, v)
+        state = _lib.vb_r2mf_rx_init(_ffi.NULL, d, p)
+        if state == _ffi.NULL:
+            raise ValueError(f"R2MFDetector: parameters out of range: {params}")
+        self._state = _ffi.gc(state, _lib.vb_r2mf_rx_free)
+        self.direction = direction
+
+    def close(self):
+        if self._state != _ffi.NULL:
+            _ffi.release(self._state)
+            self._state = _ffi.NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _live(self):
+        if self._state == _ffi.NULL:
+            raise ValueError("R2MFDetector is closed")
+        return self._state
+
+    def feed(self, samples):
+        """Process 8 kHz linear samples; return the signal present now (0 for none)."""
+        state = self._live()
+        arr = _samples_i16(samples)
+        if arr.size:
+            _lib.vb_r2mf_rx(state, _ffi.cast("const int16_t *", _ffi.from_buffer(arr)), arr.size)
+        return _lib.vb_r2mf_rx_get(state)
+
+    @property
+    def signal(self):
+        """The signal present now (0 for none)."""
+        return _lib.vb_r2mf_rx_get(self._live())
+
+    @property
+    def changes(self):
+        """Signal changes recognised so far."""
+        return _lib.vb_r2mf_rx_changes(self._live())
 # (end of the E1 section)
