@@ -9,7 +9,7 @@ import sys
 
 from voiceboard.errors import VoiceBoardError
 
-COMMANDS = ["dtmf", "tone", "cid", "board"]
+COMMANDS = ["dtmf", "tone", "cid", "board", "e1"]
 
 
 def build_parser():
