@@ -16,9 +16,28 @@ from voiceboard import clock, dsp
 from voiceboard.errors import ChannelStateError
 from voiceboard.states import ChannelState
 
+class _E1Caller:
+    """A caller on the E1 exchange: call() seizes the channel and sends DNIS and ANI by
+    MFC-R2, trying again while the channel is blocked (the span aligns in about 1.3 s)."""
+
+    def __init__(self, port):
+        self.port = port
+
+    async def call(self):
+        while True:
+            result = await self.port.call("95588", "13800138000")
+            if result != "blocked":
+                return result
+            await asyncio.sleep(0.1)
+
+    def __getattr__(self, name):
+        return getattr(self.port, name)
+
+
 FAR_ENDS = {
     "emu://analog?ports=2": lambda board, n: board.exchange.ports[n],
     "emu://analog?ports=2&dtmf_mode=strict&disconnect=busy": lambda board, n: board.exchange.ports[n],
+    "emu://e1?spans=1&max_dnis=5": lambda board, n: _E1Caller(board.exchange.ports[n]),
 }
 REAL_TIME = set()
 
