@@ -537,3 +537,14 @@ def test_every_call_on_a_port_gets_its_own_caller_id():
             await port.wait_idle(timeout=5)
         assert numbers == ["88000001", "88000002", "88000003"]
     run(t)
+
+
+def test_collect_timeouts_after_odd_virtual_times_do_not_spin():
+    """A timer remainder below the clock's resolution counts as expired (it once spun)."""
+    async def t(board):
+        ch, _ = await answered_call(board)
+        for _ in range(4):
+            await asyncio.sleep(0.37)
+            r = await ch.collect(max_digits=1, first_timeout=5.0)
+            assert r.reason == "first_timeout"
+    run(t)

@@ -42,6 +42,7 @@ log = logging.getLogger("voiceboard.board")
 
 TYPE_AHEAD = 31     # digits kept between collects (Dialogic DG_MAXDIGS)
 EVENT_QUEUE = 256   # channel events kept for a reader that is not keeping up
+TIME_EPSILON = 1e-6 # seconds: a timer left with less than this has expired
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,7 +235,9 @@ class Channel:
             if self._hungup.is_set():
                 return None
             left = None if deadline is None else deadline - loop.time()
-            if left is not None and left <= 0:
+            if left is not None and left <= TIME_EPSILON:
+                # Within the clock's resolution: expired (a smaller wait would not move a
+                # virtual clock, and the loop would spin).
                 return None
             self._digit_arrived.clear()
             await self._wait_any(self._digit_arrived.wait(), timeout=left)
