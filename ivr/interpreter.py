@@ -119,6 +119,7 @@ class _Call:
         self.loop = asyncio.get_running_loop()
         self.t0 = self.loop.time()
         self.steps = 0
+        self.handler_mode = None
         self.id = next(_call_ids)
         base = {"ani": channel.ani or (channel.caller_id.number if channel.caller_id else "") or "",
                 "dnis": channel.dnis or "", "channel": channel.number, "lang": self.flow.lang,
@@ -126,6 +127,7 @@ class _Call:
         base["caller_id"] = base["ani"]
         self.frames = [_Frame("", base)]
         self.masked = {n["var"] for n in self.flow.all_nodes() if n.type == "collect" and n["mask"]}
+        self.secrets = set()        # values entered in mask: true collects, hidden wherever they go
         self.record = record
         record.update(call_id=self.id, flow=self.flow.name, version=self.flow.version, channel=channel.number,
                       ani=base["ani"], dnis=base["dnis"], path=[], prompts=[], keys=[], actions=[],
@@ -161,8 +163,11 @@ class _Call:
         except _expr.ExprError as exc:
             raise FlowRuntimeError(f"{where}: {e.source!r}: {exc}") from None
 
+    def secret(self, value):
+        return isinstance(value, str) and value in self.secrets
+
     def check_line(self):
-        if self.ch.state is not ChannelState.CONNECTED:
+        if self.handler_mode != "hangup" and self.ch.state is not ChannelState.CONNECTED:
             raise _CallerHangup()
 
     # --- prompts ----------------------------------------------------------------------------
@@ -230,7 +235,7 @@ class _Call:
                     outcome = await self.walk(flow.start)
             except TimeoutError:
                 self.event("max_duration")
-                outcome = "max_duration"
+                outcome = self.record["outcome"] = "max_duration"
                 handler = flow.handlers.get("max_duration")
                 if handler and self.ch.state is ChannelState.CONNECTED:
                     self.frames = self.frames[:1]
@@ -240,7 +245,7 @@ class _Call:
                     except TimeoutError:
                         pass
         except _CallerHangup:
-            outcome = "caller_hangup"
+            outcome = self.record["outcome"] = "caller_hangup"
             self.event("caller_hangup")
             handler = flow.handlers.get("hangup")
             if handler:
@@ -255,7 +260,7 @@ class _Call:
             rec = self.record
             rec["outcome"] = rec["outcome"] or outcome
             rec["duration"] = round(self.now(), 3)
-            rec["vars"] = {k: ("*" * len(str(v)) if k in self.masked else v)
+            rec["vars"] = {k: ("*" * len(str(v)) if k in self.masked or self.secret(v) else v)
                            for k, v in self.frames[0].vars.items()}
             log.debug("call %d: ended: %s after %.2f s", self.id, rec["outcome"], rec["duration"])
 
@@ -282,6 +287,7 @@ class _Call:
         return self.record["outcome"]
 
     async def step(self, name, handler_mode):
+        self.handler_mode = handler_mode
         self.steps += 1
         if self.steps > self.flow.max_steps:
             raise _StepLimit(f"step limit: {self.flow.max_steps} nodes visited")
@@ -363,7 +369,7 @@ class _Call:
         args, shown = {}, {}
         for k, e in node["args"].items():
             args[k] = self.eval(e, f"node {node.name} arg {k}")
-            shown[k] = "***" if e.names & self.masked else args[k]
+            shown[k] = "***" if e.names & self.masked or self.secret(args[k]) else args[k]
         ctx = _actions.ActionContext(self.flow.name, self.flow.version, self.ch.number, self.vars.get("ani", ""),
                                      self.vars.get("dnis", ""), self.vars.get("lang", ""), node.name)
         started = self.loop.time()
@@ -499,12 +505,11 @@ class _Call:
                         raise
                     next_commands = dialog.prompt_end(result is not None and result.reason == "barge_in", self.now())
                 elif cmd[0] == "wait":
-                    r = await self.ch.collect(max_digits=1, terminators="", first_timeout=cmd[1],
-                                              inter_timeout=None)
-                    if r.reason == "hangup":
+                    r = await self.next_digit(cmd[1])
+                    if r is not None and r.reason == "hangup":
                         dialog.hangup(self.now())
                         raise _CallerHangup()
-                    if r.digits:
+                    if r is not None and r.digits:
                         self.event("digit", "*" if node.type == "collect" and node["mask"] else r.digits)
                         next_commands = dialog.digit(r.digits, self.now())
                     else:
@@ -513,6 +518,20 @@ class _Call:
                 else:
                     return cmd[1], cmd[2]
             commands = next_commands
+
+    async def next_digit(self, seconds):
+        """The channel's next digit as a CollectResult, or None after ``seconds``.
+
+        The timer is one asyncio timer around an unlimited collect: a timer re-armed with the
+        time left can spin in virtual time when the float remainder is below the loop's clock
+        resolution."""
+        collect = self.ch.collect(max_digits=1, terminators="", first_timeout=None, inter_timeout=None)
+        if seconds is None:
+            return await collect
+        try:
+            return await asyncio.wait_for(collect, seconds)
+        except TimeoutError:
+            return None
 
     def counted(self, prompts, count):
         if not prompts:
@@ -608,6 +627,8 @@ class _Call:
                 self.branch(node, b)
         if outcome == "match":
             self.vars[node["var"]] = digits
+            if node["mask"] and digits:
+                self.secrets.add(digits)
             self.record["keys"].append({"node": node.name, "keys": "*" * len(digits) if node["mask"] else digits})
             self.branch(node, "match")
             return node["next"]
