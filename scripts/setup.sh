@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(python3 python3-venv python3-dev gcc libc6-dev libportaudio2 pulseaudio espeak-ng sox)
+APT_PACKAGES=(python3 python3-venv python3-dev gcc libc6-dev libportaudio2 pulseaudio espeak-ng sox graphviz)
 TEST_PACKAGES=(pytest hypothesis pytest-xdist scipy matplotlib)
 VENV=.venv
 STAMP="$VENV/.voiceboard-build"
