@@ -101,11 +101,11 @@ class _Linter:
             scope = flow.scope_nodes(node.scope)
             for label, target in node.targets():
                 if target not in scope:
-                    field = label.split(" ")[0] if label.split(" ")[0] in node.marks else label
+                    kind, _, key = label.partition(" ")
+                    field = {"choice": f"choices.{key}", "on": f"on.{key}"}.get(kind, label)
                     where = "the subflow" if node.scope else "the flow"
                     close = [n for n in scope if n.lower() == target.lower()]
-                    self.add(node, field if field in node.marks else ("choices" if label.startswith("choice") else "on"),
-                             "error", "dangling", f"node {node.name!r}: {label} goes to {target!r}, "
+                    self.add(node, field, "error", "dangling", f"node {node.name!r}: {label} goes to {target!r}, "
                              f"which is not a node of {where}", f"did you mean {close[0]!r}?" if close else "")
             if node.type == "subflow" and node["flow"] not in flow.subflows:
                 self.add(node, "flow", "error", "dangling", f"node {node.name!r}: subflow {node['flow']!r} does not exist",

@@ -269,6 +269,9 @@ class _Builder:
             fpath = path + (field,)
             if field in raw:
                 marks[field] = self.where(fpath)
+                if kind in ("choices", "outcomes", "record_outcomes", "transfer_outcomes") and isinstance(raw[field], dict):
+                    for key in raw[field]:
+                        marks[f"{field}.{key}"] = self.where(fpath + (key,))
                 opts[field] = self.field(kind, raw[field], fpath)
             elif required:
                 self.error(path, "missing", f"{ntype} node {name!r} needs {field}:", key=True)
