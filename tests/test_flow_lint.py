@@ -253,7 +253,7 @@ def test_cli_exit_status_and_output(tmp_path):
     assert status == 0 and out.strip() == "1 flow(s): 0 error(s), 0 warning(s)"
     status, out = _lint_cli([str(good), str(bad)])
     assert status == 1
-    assert f"{bad}:9:27: error: node 'menu': choice 2 goes to 'nowhere'" in out
+    assert f"{bad}:9:30: error: node 'menu': choice 2 goes to 'nowhere'" in out
     assert "2 flow(s): 1 error(s), 1 warning(s)" in out
     status, out = _lint_cli([str(bad), "-q"])
     assert "unreachable" not in out
