@@ -220,6 +220,11 @@ class _Call:
         result = await self.ch.play(audio, barge_in=digits)
         if result.reason == "hangup":
             raise _CallerHangup()
+        if not barge_in:
+            # Keys typed during a prompt the caller had to hear out are dropped (states.py rule 2).
+            dropped = self.ch.flush_digits()
+            if dropped:
+                self.event("flush", "*" * len(dropped))
         if result.reason == "barge_in":
             self.event("barge_in", result.digit)
         return result
@@ -282,6 +287,7 @@ class _Call:
                 self.frames = self.frames[:1]
                 self.vars["error"] = message
                 self.record["outcome"] = kind
+                self.steps = 0                  # the handler gets a step budget of its own
                 handler_mode = "error"
                 name = handler
         return self.record["outcome"]
