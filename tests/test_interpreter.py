@@ -579,7 +579,7 @@ def test_the_hangup_handler_runs_only_non_media_nodes(tmp_path):
              settings={"actions": {"audit": {"result": "ok"}}})
     assert r2.record["outcome"] == "caller_hangup"
     assert [a["name"] for a in r2.record["actions"]] == ["audit"] and r2.record["actions"][0]["args"] == {"where": "2"}
-    assert r2.record["path"][-2:] == ["note", "tell"] and "bye" not in r2.record["prompts"]
+    assert r2.record["path"][-2:] == ["main2", "note"] and "bye" not in r2.record["prompts"]
 
 
 def test_language_switch_reaches_the_prompt_store(tmp_path):
