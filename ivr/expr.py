@@ -47,6 +47,15 @@ def _luhn(value):
     return total % 10 == 0
 
 
+def _fen(entry):
+    """An amount keyed with "*" as the decimal point ("12*5") as integer fen (1250)."""
+    text = _str(entry)
+    yuan, _, frac = text.partition("*")
+    if not yuan.isdigit() or (frac and (not frac.isdigit() or len(frac) > 2)):
+        raise ExprError(f"fen(): {text!r} is not an amount (digits, optionally * and 1-2 digits)")
+    return int(yuan) * 100 + int((frac + "00")[:2])
+
+
 def _str(value):
     if value is None:
         return ""
@@ -75,6 +84,7 @@ FUNCTIONS = {
     "startswith": lambda s, p: _str(s).startswith(_str(p)),
     "endswith": lambda s, p: _str(s).endswith(_str(p)),
     "luhn": _luhn,
+    "fen": _fen,
     "defined": None,        # special form: defined(name) is true when the variable exists
 }
 

@@ -74,6 +74,29 @@ VALIDATORS = {
 }
 
 
+PATTERN_SEARCH = 3          # digits still to come up to which a pattern's completions are tried
+
+
+def _can_grow(pattern, digits, max_len):
+    """Whether more keys could make ``digits`` match ``pattern`` (at most ``max_len`` keys).
+
+    Python's re has no partial match, so the completions are tried when at most
+    PATTERN_SEARCH keys remain (12^3 fullmatch calls at worst); with more to come the entry is
+    assumed to be able to grow, and the inter-digit timer decides."""
+    left = max_len - len(digits)
+    if left <= 0:
+        return False
+    if left > PATTERN_SEARCH:
+        return True
+    keys = "0123456789*#"
+    tails = [""]
+    for _ in range(left):
+        tails = [t + k for t in tails for k in keys]
+        if any(pattern.fullmatch(digits + t) for t in tails):
+            return True
+    return False
+
+
 class Interpreter:
     """Runs calls of one flow version.
 
@@ -192,8 +215,9 @@ class _Call:
                 value = self.eval(item.value, "say")
                 if self.i.sayer is None:
                     raise FlowRuntimeError("say: no say layer configured")
+                hidden = self.secret(str(value))
                 for pid in self.i.sayer(value, item.say_as, lang):
-                    labels.append(pid)
+                    labels.append("*" if hidden else pid)      # prompt ids would spell a secret out
                     audio.append(self.prompt(pid, lang))
         return labels, audio
 
@@ -552,7 +576,7 @@ class _Call:
         def classify(digits, terminated):
             complete = digits in literals or any(c.pattern.fullmatch(digits) for c in patterns)
             extendable = not terminated and (any(k.startswith(digits) and k != digits for k in literals)
-                                             or (bool(patterns) and len(digits) < max_len))
+                                             or any(_can_grow(c.pattern, digits, max_len) for c in patterns))
             return complete, extendable
 
         def parts(part, count):

@@ -34,6 +34,8 @@ from ivr.expr import ExprError
     ("min(3, 1, 2) + max(1, 9) + abs(-2)", {}, 12),
     ("luhn('4111111111111111')", {}, True),
     ("luhn('4111111111111112')", {}, False),
+    ("fen('12*5')", {}, 1250),
+    ("fen('12*05') + fen('3')", {}, 1505),
     ("startswith(card, '62')", {"card": "6222"}, True),
     ("upper('en')", {}, "EN"),
     ("defined(x)", {}, False),
@@ -79,6 +81,7 @@ def test_syntax_errors_give_the_offset(source, pos, message):
     ("'a' < 1", {}, "cannot compare"),
     ("1 in 5", {}, "'in' needs"),
     ("int('x')", {}, "not a whole number"),
+    ("fen('1*234')", {}, "not an amount"),
     ("s.upper", {"s": "text"}, "cannot take item"),
     ("x[0]", {"x": 5}, "cannot take item"),
 ])
