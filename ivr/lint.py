@@ -26,6 +26,7 @@ import re
 
 from ivr import loader
 from ivr import schema as S
+from ivr.expr import Expr
 
 SENSITIVE = re.compile(r"pin|passw|pwd|cvv|cvc|secret|card|密码", re.IGNORECASE)
 # Variables the interpreter sets on every call.
@@ -384,7 +385,6 @@ class _Linter:
 
 
 def _exprs_in(value):
-    from ivr.expr import Expr
     if isinstance(value, Expr):
         yield value
     elif isinstance(value, S.PromptItem) and value.kind == "say":

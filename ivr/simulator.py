@@ -36,7 +36,6 @@ Scenario file::
 """
 import asyncio
 import dataclasses
-import os
 import tempfile
 import zlib
 
@@ -142,7 +141,7 @@ def load_scenarios(path):
         raise ScenarioError(f"{where}: YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
         raise ScenarioError(f"{path}: a scenario file is a mapping with a scenarios: list")
-    unknown = set(data) - {"board", "queues", "directory", "actions", "scenarios", "flow"}
+    unknown = set(data) - {"board", "queues", "directory", "actions", "scenarios"}
     if unknown:
         raise ScenarioError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     for i, sc in enumerate(data["scenarios"]):
@@ -394,7 +393,3 @@ def coverage_report(flow, records):
         lines.append(f"  {mark} {label} ({ntype}){': ' + detail if detail else ''}")
     return "\n".join(lines)
 
-
-def scenario_path_relative(scenario_file, path):
-    """A path in a scenario file, relative to that file."""
-    return path if os.path.isabs(path) else os.path.join(os.path.dirname(scenario_file), path)

@@ -271,3 +271,15 @@ def test_cli_backend_url(tmp_path):
     path.write_text(MENU, encoding="utf-8")
     status, _ = _lint_cli([str(path), "--backend", "emu://analog?ports=2"])
     assert status == 0
+
+
+def test_the_flows_in_the_documentation_are_clean(tmp_path):
+    text = open(os.path.join(ROOT, "docs", "flows.md"), encoding="utf-8").read()
+    blocks = [b.split("```")[0] for b in text.split("```yaml\n")[1:]]
+    flows = [b for b in blocks if b.startswith("# flow\n")]
+    assert len(flows) >= 6
+    for i, block in enumerate(flows):
+        path = tmp_path / f"doc{i}.yaml"
+        path.write_text(block, encoding="utf-8")
+        _, problems = lint.lint_file(path)
+        assert [str(p) for p in problems] == [], block
