@@ -618,3 +618,41 @@ nodes:
     r = clock.run(simulator.run_scenario(flow, {"name": "v", "steps": []}, {}, actions={"reload": reload}))
     assert reloaded[0].version == "two" and reloaded[0].nodes["tell"]["prompts"][0].value == "bye"
     assert r.record["version"] == "one" and r.record["prompts"] == ["hello"]
+
+
+# --- any sequence of events keeps the rules ---------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["digit", "timeout", "hangup"]), st.sampled_from("0123456789*#")),
+                max_size=40),
+       st.booleans(), st.booleans())
+def test_any_event_sequence_keeps_the_counters_and_ends_correctly(events, barge_in, confirm):
+    choices = ("1", "12", "345")
+    d = Dialog(menu_classify(choices), terminators="#", max_noinput=3, max_nomatch=2, barge_in=barge_in,
+               repeat_key="*", confirm=confirm)
+    out = d.start(0.0)
+    now = 0.0
+    for kind, key in events:
+        if d.state == DONE:
+            break
+        now += 1.0
+        if d.state in (PROMPT, READBACK):
+            out = d.prompt_end(kind == "digit", now)
+        elif kind == "digit":
+            out = d.digit(key, now)
+        elif kind == "timeout":
+            out = d.timeout(now)
+        else:
+            out = d.hangup(now)
+        assert d.noinput <= 3 and d.nomatch <= 2
+        assert all(c[0] in ("play", "flush", "wait", "done") for c in out)
+        assert [c[0] for c in out].count("done") == (1 if d.state == DONE else 0)
+    if d.state == DONE and d.outcome == "match":
+        assert d.digits in choices
+    if d.outcome == "noinput_exhausted":
+        assert d.noinput == 3
+    if d.outcome == "nomatch_exhausted":
+        assert d.nomatch == 2
