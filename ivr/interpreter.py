@@ -157,9 +157,8 @@ class _Call:
                       ani=base["ani"], dnis=base["dnis"], path=[], prompts=[], keys=[], actions=[],
                       transfers=[], recordings=[], branches=[], events=[], vars={}, outcome=None,
                       end_node=None, error=None, duration=0.0)
-        for name, e in self.flow.vars.items():
-            base[name] = e(base)
         base.update(variables)
+        self.given = set(variables)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -217,7 +216,11 @@ class _Call:
                 if self.i.sayer is None:
                     raise FlowRuntimeError("say: no say layer configured")
                 hidden = self.secret(str(value))
-                for pid in self.i.sayer(value, item.say_as, lang):
+                try:
+                    pids = list(self.i.sayer(value, item.say_as, lang))
+                except (TypeError, ValueError, LookupError) as exc:
+                    raise FlowRuntimeError(f"say {item.say_as} {'***' if hidden else repr(value)}: {exc}") from None
+                for pid in pids:
                     labels.append("*" if hidden else pid)      # prompt ids would spell a secret out
                     audio.append(self.prompt(pid, lang))
         return labels, audio
@@ -225,7 +228,7 @@ class _Call:
     def prompt(self, pid, lang):
         try:
             return self.i.prompt_loader(pid, lang)
-        except (LookupError, OSError) as exc:
+        except (LookupError, OSError, ValueError) as exc:
             text = self.flow.prompt_text(pid, lang)
             if text and self.i.tts is not None:
                 return self.i.tts(text, lang)
@@ -262,7 +265,7 @@ class _Call:
         try:
             try:
                 async with asyncio.timeout(flow.max_call_seconds):
-                    outcome = await self.walk(flow.start)
+                    outcome = await self.start()
             except TimeoutError:
                 self.event("max_duration")
                 outcome = self.record["outcome"] = "max_duration"
@@ -294,14 +297,38 @@ class _Call:
                            for k, v in self.frames[0].vars.items()}
             log.debug("call %d: ended: %s after %.2f s", self.id, rec["outcome"], rec["duration"])
 
+    async def start(self):
+        """Set the flow's initial variables, then walk from the start node."""
+        base = self.frames[0].vars
+        try:
+            for name, e in self.flow.vars.items():
+                if name not in self.given:
+                    base[name] = self.eval(e, f"vars {name}")
+        except FlowRuntimeError as exc:
+            self.record["error"], self.record["outcome"] = str(exc), "error"
+            self.event("error", str(exc))
+            handler = self.flow.handlers.get("error")
+            base["error"] = str(exc)
+            return await self.walk(handler, handler_mode="error") if handler else "error"
+        return await self.walk(self.flow.start)
+
     async def walk(self, name, handler_mode=None):
         """Run nodes from ``name`` until the flow ends; returns the outcome."""
         while name is not None:
             try:
                 name = await self.step(name, handler_mode)
-            except (FlowRuntimeError, _StepLimit) as exc:
+            except _CallerHangup:
+                raise
+            except Exception as exc:
+                if handler_mode != "hangup" and self.ch.state is not ChannelState.CONNECTED:
+                    raise _CallerHangup() from None     # the line went down under an operation
                 kind = "step_limit" if isinstance(exc, _StepLimit) else "error"
-                message = str(exc) or kind
+                if isinstance(exc, (FlowRuntimeError, _StepLimit)):
+                    message = str(exc) or kind
+                else:
+                    # Not a flow mistake the interpreter knows: keep the traceback in the log.
+                    log.exception("call %d: node %s failed", self.id, name)
+                    message = f"node {name}: {type(exc).__name__}: {exc}"
                 self.record["error"] = message
                 self.event("error", message)
                 log.warning("call %d: %s", self.id, message)

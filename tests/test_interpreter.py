@@ -656,3 +656,28 @@ def test_any_event_sequence_keeps_the_counters_and_ends_correctly(events, barge_
         assert d.noinput == 3
     if d.outcome == "nomatch_exhausted":
         assert d.nomatch == 2
+
+
+def test_a_failing_say_layer_or_initial_variable_goes_to_the_error_handler(tmp_path):
+    flow = """\
+handlers: {error: oops}
+vars: {base: 10}
+nodes:
+  tell: {type: say, value: "'abc'", as: number, next: done}
+  done: {type: hangup}
+  oops: {type: hangup, prompt: oops}
+"""
+    path = tmp_path / "flow.yaml"
+    path.write_text(textwrap.dedent(PROMPTS) + flow, encoding="utf-8")
+    loaded = loader.load(path)
+
+    def strict_sayer(value, say_as, lang):
+        if not isinstance(value, int):
+            raise ValueError(f"{say_as} needs a whole number")
+        return digit_sayer(value, say_as, lang)
+
+    r = clock.run(simulator.run_scenario(loaded, {"name": "s", "steps": []}, sayer=strict_sayer))
+    assert r.record["path"] == ["tell", "oops"] and "say number 'abc': number needs a whole number" in r.record["error"]
+    path.write_text(textwrap.dedent(PROMPTS) + flow.replace("base: 10", "base: 1 // 0"), encoding="utf-8")
+    r = clock.run(simulator.run_scenario(loader.load(path), {"name": "v", "steps": []}, sayer=strict_sayer))
+    assert r.record["path"] == ["oops"] and "division by zero" in r.record["error"]
