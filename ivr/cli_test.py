@@ -7,6 +7,7 @@ has lint errors.
 """
 import sys
 
+import drivers
 from ivr import loader, simulator
 from ivr.cli_lint import actions_from
 from voiceboard.errors import ConfigError
@@ -44,7 +45,8 @@ def _media(kind):
 def run(args, out=None):
     out = out or sys.stdout
     try:
-        flow = loader.load(args.flow)
+        board = simulator.load_scenarios(args.scenarios).get("board", simulator.DEFAULT_BOARD)
+        flow = loader.load(args.flow, capabilities=drivers.open_board(board).capabilities)
     except ConfigError as exc:
         print(f"ivr test: {exc}", file=out)
         return 1

@@ -126,6 +126,7 @@ class Interpreter:
         self.actions = _actions.REGISTRY if actions is None else actions
         self.queues = dict(queues or {})
         self.recordings_dir = recordings_dir
+        self.masked = frozenset(n["var"] for n in flow.all_nodes() if n.type == "collect" and n["mask"])
 
     async def run(self, channel, variables=None, record=None):
         """Run one call on an answered channel; returns the call record (``record`` if given,
@@ -150,7 +151,7 @@ class _Call:
                 "flow_version": self.flow.version, "last_outcome": "", "error": "", "call_seconds": 0}
         base["caller_id"] = base["ani"]
         self.frames = [_Frame("", base)]
-        self.masked = {n["var"] for n in self.flow.all_nodes() if n.type == "collect" and n["mask"]}
+        self.masked = interp.masked
         self.secrets = set()        # values entered in mask: true collects, hidden wherever they go
         self.record = record
         record.update(call_id=self.id, flow=self.flow.name, version=self.flow.version, channel=channel.number,
