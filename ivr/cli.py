@@ -9,7 +9,7 @@ import sys
 
 from voiceboard.errors import VoiceBoardError
 
-COMMANDS = ["say", "prompts"]
+COMMANDS = ["say", "prompts", "lint", "test", "graph"]
 
 
 def build_parser():

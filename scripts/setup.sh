@@ -12,6 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 APT_PACKAGES=(python3 python3-venv python3-dev gcc libc6-dev libportaudio2 pulseaudio espeak-ng sox
+              graphviz     # ivr graph draws flows with dot
               postgresql   # PostgreSQL bank/CDR store, tested against a real server
               chromium)    # headless test of the ivrd monitoring page
 TEST_PACKAGES=(pytest hypothesis pytest-xdist scipy matplotlib tqdm "psycopg[binary]>=3.1")
