@@ -8,7 +8,7 @@ has lint errors.
 import sys
 
 import drivers
-from ivr import loader, simulator
+from ivr import media, loader, simulator
 from ivr.cli_lint import actions_from
 from voiceboard.errors import ConfigError
 
@@ -27,19 +27,10 @@ def register(subparsers):
     p.set_defaults(func=run)
 
 
-def _media(kind):
-    """(prompt_loader, sayer, tts) from the prompt store and say layer when installed."""
-    loader_fn = sayer = tts = None
-    if kind == "store":
-        from ivr import prompts
-        loader_fn = prompts.load
-    try:
-        from ivr import say
-    except ImportError:
-        say = None
-    if say is not None:
-        sayer = getattr(say, "prompt_ids", None)
-    return loader_fn, sayer, tts
+def _media(kind, flow_path):
+    """(prompt_loader, sayer, tts): tones per prompt id, or the real prompt store."""
+    loader_fn = media.prompt_store(flow_path).load if kind == "store" else None
+    return loader_fn, media.sayer, None
 
 
 def run(args, out=None):
@@ -50,7 +41,7 @@ def run(args, out=None):
     except ConfigError as exc:
         print(f"ivr test: {exc}", file=out)
         return 1
-    prompt_loader, sayer, tts = _media(args.audio)
+    prompt_loader, sayer, tts = _media(args.audio, args.flow)
     results = simulator.run_file(flow, args.scenarios, prompt_loader=prompt_loader, sayer=sayer, tts=tts,
                                  actions=actions_from(args.actions), only=args.scenario)
     for r in results:

@@ -157,6 +157,7 @@ class Route:
     sensitive: bool = False
     options: tuple = ()                 # sorted (key, value) pairs
     version: str = ""
+    program: object = None              # what the handler prepared from flow and options
 
     def matches(self, board, port, dnis):
         if self.board is not None and self.board != board:
@@ -424,8 +425,17 @@ def _routes(c, data, boards):
                                                f"(known: {', '.join(known)})")
         opts = tuple(sorted((str(k), v) for k, v in options.items()))
         digest.update(repr(opts).encode())
+        # A handler that runs a flow loads and checks it now: a flow with errors is refused
+        # with the configuration, and every call of this route runs this very version.
+        program = None
+        prepare = getattr(func, "prepare", None)
+        if prepare is not None:
+            try:
+                program = prepare(flow, dict(opts))
+            except (ConfigError, ValueError) as exc:
+                c.fail(c.line_of(r, "flow" if flow else "handler"), f"{where}.flow: {exc}")
         out.append(Route(board, ports, dnis, name, func, flow, c.get(r, "sensitive", bool, False, where),
-                         opts, f"{name}@{digest.hexdigest()[:12]}"))
+                         opts, f"{name}@{digest.hexdigest()[:12]}", program))
     return tuple(out)
 
 

@@ -13,12 +13,17 @@ A handler is a coroutine function ``async def handle(channel, call) -> outcome``
   "completed"). An exception is logged and recorded as outcome "error"; the daemon hangs up
   whatever the handler left off-hook.
 
-:data:`REGISTRY` maps the names a configuration may use to "module:function". Until the
-flow interpreter is wired in, the default handler is :func:`echo_digits`.
+:data:`REGISTRY` maps the names a configuration may use to "module:function": "flow" runs
+a YAML flow (:func:`run_flow`), "echo" is a minimal line check (:func:`echo_digits`).
+
+A handler may have a ``prepare(flow_path, options)`` attribute: the configuration loader calls
+it once per (re)load and hands the result to every call of that route as ``call.program``, so
+a flow is checked before the daemon accepts it and each call keeps the version it started on.
 """
 from voiceboard import dsp
 
 REGISTRY = {
+    "flow": "ivr.handlers:run_flow",
     "echo": "ivr.handlers:echo_digits",
 }
 
@@ -69,3 +74,42 @@ async def echo_digits(channel, call):
 
 # The configuration loader checks a route's options against this (unknown keys are errors).
 echo_digits.options = ECHO_DEFAULTS
+
+
+FLOW_OPTIONS = {
+    "actions": None,            # "package.module" whose import registers the flow's actions
+}
+
+
+def _prepare_flow(flow_path, options):
+    """Load and lint the route's flow; build its prompt store (ConfigError on any error)."""
+    import importlib
+
+    from ivr import loader, media
+
+    if flow_path is None:
+        raise ValueError("the flow handler needs a flow file (route key 'flow')")
+    if options.get("actions"):
+        importlib.import_module(options["actions"])
+    flow = loader.load(flow_path)
+    return flow, media.prompt_store(flow_path)
+
+
+async def run_flow(channel, call):
+    """Run the route's YAML flow (ivr/interpreter.py) on the answered call.
+
+    Outcomes are the flow's (its call record's outcome), e.g. "completed", "transferred",
+    "caller_hangup", "error"."""
+    from ivr import media
+    from ivr.interpreter import Interpreter
+
+    flow, store = call.program
+    interp = Interpreter(flow, store.load, sayer=media.sayer, recordings_dir=call.recordings)
+    record = await interp.run(channel, variables={"call_id": call.id}, observer=call)
+    if record["recordings"]:
+        call.recording = record["recordings"][-1]["path"]
+    return record.get("outcome") or "completed"
+
+
+run_flow.options = FLOW_OPTIONS
+run_flow.prepare = _prepare_flow

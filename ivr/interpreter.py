@@ -128,10 +128,13 @@ class Interpreter:
         self.recordings_dir = recordings_dir
         self.masked = frozenset(n["var"] for n in flow.all_nodes() if n.type == "collect" and n["mask"])
 
-    async def run(self, channel, variables=None, record=None):
+    async def run(self, channel, variables=None, record=None, observer=None):
         """Run one call on an answered channel; returns the call record (``record`` if given,
-        filled as the call goes, so a watcher can follow it)."""
+        filled as the call goes, so a watcher can follow it). ``observer``, if given, is told
+        each node entered (``observer.step(label)``) and each entry typed, already masked
+        where the flow masks it (``observer.keys(digits)``) -- the daemon's live view."""
         call = _Call(self, channel, variables or {}, {} if record is None else record)
+        call.observer = observer
         await call.run()
         return call.record
 
@@ -160,8 +163,14 @@ class _Call:
                       end_node=None, error=None, duration=0.0)
         base.update(variables)
         self.given = set(variables)
+        self.observer = None
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _typed(self, node, shown):
+        self.record["keys"].append({"node": node.name, "keys": shown})
+        if self.observer is not None:
+            self.observer.keys(shown)
 
     @property
     def frame(self):
@@ -358,6 +367,8 @@ class _Call:
             return None                 # the caller is gone: only set/if/action/subflow run
         label = f"{node.scope}/{name}" if node.scope else name
         self.record["path"].append(label)
+        if self.observer is not None:
+            self.observer.step(label)
         self.event("node", label)
         log.debug("call %d: %s (%s)", self.id, label, node.type)
         if handler_mode != "hangup":
@@ -631,7 +642,7 @@ class _Call:
             for b in dialog.branches:
                 self.branch(node, b)
         if outcome == "match":
-            self.record["keys"].append({"node": node.name, "keys": digits})
+            self._typed(node, digits)
             target = literals.get(digits) or next(c.target for c in patterns if c.pattern.fullmatch(digits))
             key = digits if digits in literals else next(c.key for c in patterns if c.pattern.fullmatch(digits))
             self.branch(node, f"choice {key}")
@@ -690,7 +701,7 @@ class _Call:
             self.vars[node["var"]] = digits
             if node["mask"] and digits:
                 self.secrets.add(digits)
-            self.record["keys"].append({"node": node.name, "keys": "*" * len(digits) if node["mask"] else digits})
+            self._typed(node, "*" * len(digits) if node["mask"] else digits)
             self.branch(node, "match")
             return node["next"]
         return node["on_noinput_exhausted"] if outcome == "noinput_exhausted" else node["on_nomatch_exhausted"]

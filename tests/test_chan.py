@@ -15,13 +15,15 @@ MIN_TONE = 320      # Q.24: a 40 ms tone must be accepted, so it is recognised w
 
 
 def run(board, rx_all):
-    """Tick a whole (channels, n*tick) receive array through the board.
+    """Tick a receive array through the board, whole ticks only (a partial tick at the end
+    is not sent).
 
-    Returns the transmit array and a list of (tick index, event)."""
+    Returns the transmit array, cut to the ticks sent, and a list of (tick index, event)."""
     t_len = board.tick_size
-    tx_all = np.empty_like(rx_all)
+    ticks = rx_all.shape[1] // t_len
+    tx_all = np.empty((rx_all.shape[0], ticks * t_len), dtype=rx_all.dtype)
     events = []
-    for t in range(rx_all.shape[1] // t_len):
+    for t in range(ticks):
         part = slice(t * t_len, (t + 1) * t_len)
         tx_all[:, part] = board.tick(np.ascontiguousarray(rx_all[:, part]))
         events += [(t, e) for e in board.events()]
