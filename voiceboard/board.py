@@ -165,9 +165,10 @@ class Channel:
     def _end_call(self):
         self._hungup.set()
         engine = self.board._engine
-        engine.stop_play(self.number)
-        engine.unbridge(self.number)
-        self.board._set_hook(self.number, False)
+        if engine is not None:                  # None: the board was closed under the call
+            engine.stop_play(self.number)
+            engine.unbridge(self.number)
+            self.board._set_hook(self.number, False)
         self._reset_call()
         self._set_state(ChannelState.IDLE)
 
