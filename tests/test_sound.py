@@ -1,0 +1,252 @@
+"""The sound-card board and its tools through the real PortAudio stack.
+
+A private PulseAudio server (tests/pulse.py) with a null sink whose monitor is the default
+source closes the loop: what the board plays goes PortAudio -> ALSA pulse plugin -> PulseAudio
+-> monitor -> back into the board. Callers are real processes (pacat) playing into the same
+sink. Everything runs in real time; the ALSA device is ``pulse``.
+"""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import wave
+
+import numpy as np
+import pytest
+
+import signals
+from pulse import PulseServer
+
+import drivers
+from voiceboard import audio, clock, dsp
+from voiceboard.errors import BoardError, ConfigError
+from voiceboard.states import ChannelState
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KEYS = "0123456789*#ABCD"
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    if not PulseServer.available():
+        pytest.fail("pulseaudio is not installed (scripts/setup.sh installs it)")
+    with PulseServer(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
+
+
+def run(test, url="sound://pulse"):
+    """Run ``test(board)`` on an opened sound board, in real time."""
+    async def main():
+        async with drivers.open_board(url) as board:
+            return await asyncio.wait_for(test(board), 30)
+    return clock.run(main(), virtual=False)
+
+
+async def connected(board, n=0):
+    ch = board.channel(n)
+    assert ch.state is ChannelState.RINGING          # offer=open: a call waits when the board opens
+    await ch.answer()
+    return ch
+
+
+def caller(pulse, samples, tmp_path, name="caller.raw"):
+    """A scripted caller: another process playing 8 kHz audio into the sink (pacat)."""
+    path = tmp_path / name
+    signals.to_int16(samples).tofile(path)
+    return subprocess.Popen(["pacat", "--playback", "--raw", "--format=s16le", "--rate=8000", "--channels=1",
+                             "--latency-msec=20", str(path)],
+                            env=dict(os.environ, **pulse.env()), stderr=subprocess.DEVNULL)
+
+
+def cli(*args, env=None, timeout=60, **kw):
+    return subprocess.run([sys.executable, "-m", "voiceboard", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ, **(env or {})), **kw)
+
+
+def tone_at(samples, hz):
+    """(level dBm0 of the strongest bin, its frequency) of int16 samples."""
+    x = samples.astype(float)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    peak = int(np.argmax(spectrum))
+    rms = np.sqrt(np.mean(x ** 2))
+    return 20 * np.log10(rms / signals.DBM0_RMS), peak * dsp.SAMPLE_RATE / x.size
+
+
+# --- the board contract over sound:// -------------------------------------------------------
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_collect_through_the_dsp_at_a_forced_device_rate(pulse, rate, rng):
+    """The device runs at 48 or 44.1 kHz (not 8 kHz): the board resamples both ways and
+    still receives every digit it plays through the loop."""
+    async def t(board):
+        assert (board.rate, board.frames_per_tick) == (rate, rate // 50)
+        ch = await connected(board)
+        keys = signals.to_int16(signals.digit_string(KEYS, rng, on_ms=60, off_ms=60))
+        played = await ch.play(keys)
+        r = await ch.collect(max_digits=16, terminators="", first_timeout=1.0, inter_timeout=1.0)
+        assert played.reason == "end" and (r.digits, r.reason) == (KEYS, "max_digits")
+        return board.stats
+    stats = run(t, f"sound://pulse?rate={rate}")
+    assert stats["rate"] == rate
+    assert stats["rx_underrun"] == stats["tx_underrun"] == 0
+
+
+def test_play_and_record_come_back_at_level_and_frequency(pulse, tmp_path, rng):
+    async def t(board):
+        ch = await connected(board)
+        recording = asyncio.ensure_future(ch.record(tmp_path / "loop.wav", max_time=1.5, max_silence=None,
+                                                    beep=False))
+        await asyncio.sleep(0.2)
+        prompt = signals.to_int16(signals.sine(1000.0, 800, -15.0, rng))
+        assert (await ch.play(prompt)).reason == "end"
+        return await recording
+    r = run(t)
+    assert r.status == "TIMEOUT" and abs(r.duration - 1.5) < 0.05
+    samples, info = audio.read_audio(r.path)
+    assert info.rate == 8000
+    loud = samples[np.abs(samples) > 2000]
+    start = int(np.argmax(np.abs(samples) > 2000))
+    level, hz = tone_at(samples[start + 400:start + 400 + 4000], 1000.0)
+    assert loud.size > 0.7 * 0.8 * 8000                # most of the 800 ms prompt came back
+    assert abs(hz - 1000.0) < 3 and abs(level + 15.0) < 0.5
+
+
+def test_barge_in_by_a_caller_process_stops_the_prompt(pulse, tmp_path, rng):
+    async def t(board):
+        ch = await connected(board)
+        key = caller(pulse, signals.digit_string("5", rng, on_ms=100, lead_ms=800), tmp_path)
+        t0 = time.monotonic()
+        result = await ch.play(signals.to_int16(signals.sine(440.0, 8000, -20.0, rng)), barge_in="0123456789")
+        key.wait(5)
+        assert result.reason == "barge_in" and result.digit == "5"
+        assert time.monotonic() - t0 < 3.0
+    run(t)
+
+
+def test_a_simulated_call(pulse, tmp_path, rng):
+    """A scripted caller (pacat) keys an account number and a message end while the board
+    greets, collects, records and hangs up -- all over sound://."""
+    async def t(board):
+        ch = await connected(board)
+        script = np.concatenate([signals.silence(300),
+                                 signals.digit_string("6225#", rng, on_ms=70, off_ms=80, lead_ms=0),
+                                 signals.silence(900),
+                                 signals.sine(700.0, 1000, -20.0, rng),          # the message
+                                 signals.digit_string("#", rng, on_ms=70, lead_ms=200)])
+        proc = caller(pulse, script, tmp_path)
+        greeting = signals.to_int16(signals.sine(500.0, 4000, -20.0, rng))
+        played = await ch.play(greeting, barge_in="0123456789")
+        account = await ch.collect(max_digits=8, first_timeout=3.0, inter_timeout=2.0)
+        rec = await ch.record(tmp_path / "msg.wav", max_time=5.0, max_silence=3.0, beep=False)
+        await ch.hangup()
+        proc.wait(5)
+        return played, account, rec, ch.state
+    played, account, rec, state = run(t)
+    assert played.reason == "barge_in" and played.digit == "6"
+    assert (account.digits, account.reason, account.terminator) == ("6225", "terminator", "#")
+    assert rec.status == "DTMF" and rec.digit == "#" and 0.9 < rec.duration < 3.0
+    samples, _ = audio.read_audio(rec.path)
+    level, hz = tone_at(samples, 700.0)
+    assert abs(hz - 700.0) < 5
+    assert state is ChannelState.IDLE
+
+
+def test_stereo_board_has_two_independent_lines(pulse, rng):
+    async def t(board):
+        left, right = await connected(board, 0), await connected(board, 1)
+        await asyncio.gather(left.play(signals.to_int16(signals.digit_string("14", rng, on_ms=60))),
+                             right.play(signals.to_int16(signals.digit_string("9#", rng, on_ms=60))))
+        a = await left.collect(max_digits=2, terminators="", first_timeout=1.0)
+        b = await right.collect(max_digits=2, terminators="", first_timeout=1.0)
+        assert board.capabilities.channels == 2 and board.capabilities.bridging
+        return a.digits, b.digits
+    assert run(t, "sound://pulse?channels=2") == ("14", "9#")
+
+
+def test_capabilities_are_honest(pulse):
+    async def t(board):
+        return board.capabilities
+    caps = run(t)
+    assert (caps.channels, caps.caller_id, caps.ringing, caps.call_progress, caps.full_duplex,
+            caps.bridging, caps.signalling) == (1, False, False, False, True, False, "sound")
+
+
+def test_offer_manual_and_release(pulse):
+    async def t(board):
+        ch = board.channel(0)
+        assert ch.state is ChannelState.IDLE
+        board.offer(0)
+        await ch.answer()
+        board.release(0)                                 # the caller hangs up
+        assert ch.state is ChannelState.IDLE
+        with pytest.raises(BoardError, match="only be offered on an IDLE"):
+            board.offer(0) or board.offer(0)
+    run(t, "sound://pulse?offer=manual")
+
+
+# --- device loss and recovery ----------------------------------------------------------------
+
+def test_device_disappears_mid_call_and_comes_back(pulse, rng, caplog):
+    async def t(board):
+        ch = await connected(board)
+        collect = asyncio.ensure_future(ch.collect(max_digits=4, first_timeout=10.0))
+        await asyncio.sleep(0.3)
+        pulse.stop(kill=True)                            # the sound server vanishes
+        t0 = time.monotonic()
+        r = await collect
+        assert r.reason == "hangup"
+        while ch.state is not ChannelState.OUT_OF_SERVICE:
+            await asyncio.sleep(0.02)
+        lost_after = time.monotonic() - t0
+        await asyncio.sleep(1.0)                         # a reopen attempt or two fail meanwhile
+        assert ch.state is ChannelState.OUT_OF_SERVICE
+        pulse.start()
+        while ch.state is not ChannelState.RINGING:      # back in service, call offered again
+            await asyncio.sleep(0.05)
+        back_after = time.monotonic() - t0
+        await ch.answer()
+        await ch.play(signals.to_int16(signals.digit_string("73", rng, on_ms=60)))
+        r = await ch.collect(max_digits=2, terminators="", first_timeout=1.0)
+        return lost_after, back_after, r.digits, board.losses
+    with caplog.at_level("WARNING", logger="voiceboard.sound"):
+        lost_after, back_after, digits, losses = run(t)
+    assert lost_after < 1.0 and back_after < 1.0 + 1.0 + 5.0
+    assert digits == "73" and losses == 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "voiceboard.sound"]
+    assert sum("device lost" in line for line in lines) == 1
+    assert sum("device back" in line for line in lines) == 1
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+def test_unknown_device_is_a_one_line_config_error(pulse):
+    with pytest.raises(ConfigError, match=r"sound://nosuch.*No input device matching 'nosuch'.*pulse") as err:
+        run(lambda board: None, "sound://nosuch")
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_device_on_the_command_line(pulse):
+    p = cli("dtmf", "listen", "--device", "nosuch", "--seconds", "1")
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.strip().count("\n") == 0
+    assert p.stderr.startswith("voiceboard: error: ") and "nosuch" in p.stderr
+
+
+@pytest.mark.parametrize("url,message", [
+    ("sound://pulse?channels=3", "channels must be 1"), ("sound://pulse?latency=slow", "bad value 'slow'"),
+    ("sound://pulse?offer=ring", "offer must be open or manual"), ("sound://pulse?rate=11025", "whole number"),
+    ("sound://pulse?colour=red", "unknown option"),
+])
+def test_bad_urls(pulse, url, message):
+    with pytest.raises(ConfigError, match=message):
+        run(lambda board: None, url)
+
+
+def test_virtual_time_is_refused(pulse):
+    async def main():
+        async with drivers.open_board("sound://pulse"):
+            pass
+    with pytest.raises(BoardError, match="real time"):
+        clock.run(main())
