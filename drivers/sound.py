@@ -371,6 +371,41 @@ class SoundBoard(BoardBase):
         else:
             ch._remote_hangup()                             # CONNECTED -> IDLE
 
+    # --- raw audio for developer tools (voiceboard dtmf listen, softphone, loopback-test) ---------
+    # These bypass the call states: use them on a channel that no play()/record() is using.
+
+    def tap_start(self, channel=0, seconds=600.0):
+        """Start capturing what ``channel`` receives (8 kHz), up to ``seconds`` untaken."""
+        self.channel(channel)
+        self._engine.start_record(channel, int(seconds * dsp.SAMPLE_RATE))
+
+    def tap_take(self, channel=0):
+        """The received samples captured since the last call (int16 at 8 kHz)."""
+        self.channel(channel)
+        return self._engine.take_recording(channel)
+
+    def tap_stop(self, channel=0):
+        self.channel(channel)
+        self._engine.stop_record(channel)
+
+    def feed(self, channel, samples):
+        """Queue 8 kHz samples to play on ``channel`` after what is queued; returns at once."""
+        self.channel(channel)
+        return self._engine.play(channel, samples)
+
+    @property
+    def output_delay(self):
+        """Seconds until what was queued to the device so far has been played out: the
+        transmit ring plus the device's output latency (0 when the device is gone)."""
+        if self._stream is None:
+            return 0.0
+        return self._tx_ring.fill / len(self.channels) / self.rate + self._stream.latency[1]
+
+    @property
+    def position(self):
+        """Samples per channel the board has received (and sent) since it opened, at 8 kHz."""
+        return self._engine.position
+
     # --- media -----------------------------------------------------------------------------
 
     def _receive(self, rx):
