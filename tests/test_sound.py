@@ -250,3 +250,110 @@ def test_virtual_time_is_refused(pulse):
             pass
     with pytest.raises(BoardError, match="real time"):
         clock.run(main())
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+# `devices`, `loopback-test`, `plot` and `softphone` are registered by voiceboard.cli.sound;
+# this runs the CLI with it listed whether or not COMMANDS names it yet.
+_MAIN = ("import sys, voiceboard.cli as c; 'sound' in c.COMMANDS or c.COMMANDS.append('sound'); "
+         "sys.exit(c.main(sys.argv[1:]))")
+
+
+def vb(*args, **kw):
+    return subprocess.run([sys.executable, "-c", _MAIN, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=kw.pop("timeout", 60), **kw)
+
+
+def test_devices_lists_the_loop_with_rates_and_default(pulse):
+    p = vb("devices")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    pulse_line = next(line for line in lines if " pulse (ALSA)" in line)
+    assert "44.1 48" in pulse_line and " 8 " in pulse_line
+    assert any(line.startswith("*") and "[default input and output]" in line for line in lines)
+    table = json.loads(vb("devices", "--json").stdout)
+    assert any(d["name"] == "pulse" and 48000 in d["rates"] for d in table)
+
+
+def test_loopback_test_passes_for_all_16_digits(pulse):
+    p = vb("loopback-test", "--device", "pulse", "--rate", "48000", "--tones", "busy,sit", "--json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    rep = json.loads(p.stdout)
+    assert rep["passed"] and rep["rate"] == 48000 and rep["extra_digits"] == ""
+    assert [d["digit"] for d in rep["digits"] if d["detected"]] == list(KEYS)
+    for d in rep["digits"]:
+        assert abs(d["row_dbm0"] + 10) < 0.5 and abs(d["col_dbm0"] + 10) < 0.5 and abs(d["twist_db"]) < 0.5
+        assert abs(d["row_error_hz"]) < 2 and abs(d["col_error_hz"]) < 2
+    assert 20 < rep["latency_ms"] < 400
+    assert [t["tone"] for t in rep["tones"] if t["recognised"]] == ["busy", "sit"]
+
+
+def test_loopback_test_fails_when_nothing_comes_back(pulse):
+    """Capture from a device that hears nothing (the sink's monitor is muted): exit 1."""
+    env = dict(os.environ, **pulse.env())
+    subprocess.run(["pactl", "set-source-mute", "loop.monitor", "1"], env=env, check=True)
+    try:
+        p = vb("loopback-test", "--device", "pulse", "--tones", "none")
+    finally:
+        subprocess.run(["pactl", "set-source-mute", "loop.monitor", "0"], env=env, check=True)
+    assert p.returncode == 1
+    assert p.stdout.count(" NO") == 16 and p.stdout.rstrip().endswith("FAIL")
+
+
+def test_dtmf_send_is_heard_by_dtmf_listen_and_ctrl_c_prints_a_summary(pulse):
+    listen = subprocess.Popen([sys.executable, "-m", "voiceboard", "dtmf", "listen", "--device", "pulse"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert listen.stdout.readline().startswith("listening on sound://pulse")
+        sent = cli("dtmf", "send", "159#", "--device", "pulse", "--level", "-15", "--on", "80", "--off", "80")
+        assert sent.returncode == 0, sent.stderr
+        time.sleep(0.5)
+    finally:
+        listen.send_signal(2)                            # Ctrl-C
+        out, err = listen.communicate(timeout=10)
+    assert listen.returncode == 0, err
+    lines = out.splitlines()
+    digits = [line.split()[2] for line in lines if line.strip() and line.split()[1] == "s"]
+    assert digits == ["1", "5", "9", "#"]
+    for line in lines[:-1]:
+        if " dBm0 " in line:
+            assert "-15.1 /  -15.1" in line or "-15.0 /  -15.0" in line or "-14.9 /  -14.9" in line
+    assert lines[-1].startswith("summary: 4 digit(s) '159#'") and "underruns rx 0" in lines[-1]
+
+
+def test_dtmf_listen_stops_by_itself(pulse):
+    t0 = time.monotonic()
+    p = cli("dtmf", "listen", "--device", "pulse", "--seconds", "1")
+    assert p.returncode == 0 and p.stdout.splitlines()[-1].startswith("summary: 0 digit(s) ''")
+    assert time.monotonic() - t0 < 10
+
+
+def test_dtmf_send_rejects_what_gen_rejects(pulse):
+    p = cli("dtmf", "send", "12x", "--device", "pulse")
+    assert p.returncode == 1 and "DIGITS: 'x' not allowed" in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_plot_marks_digits_and_tones(tmp_path, rng):
+    wav = tmp_path / "call.wav"
+    busy = dsp.tone_samples("busy", "cn", seconds=3.5)
+    audio.write_wav(wav, np.concatenate([signals.to_int16(signals.digit_string("42", rng)), busy]))
+    p = vb("plot", str(wav), "-o", str(tmp_path / "call.png"))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().endswith("2 digit(s), 1 tone(s)")
+    with open(tmp_path / "call.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    bad = vb("plot", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.png"))
+    assert bad.returncode == 1 and "missing.wav" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_softphone_keys_reach_the_ivr_as_dtmf_audio(pulse, tmp_path, rng):
+    prompt = tmp_path / "greeting.wav"
+    audio.write_wav(prompt, signals.to_int16(signals.sine(600.0, 1500, -15.0, rng)))
+    p = vb("softphone", "--device", "pulse", "--prompt", str(prompt), input="407#")
+    assert p.returncode == 0, p.stderr
+    assert "IVR: answered" in p.stdout and "IVR: collected '407' (terminator)" in p.stdout
+    summary = p.stdout.splitlines()[-1]
+    heard_peak = float(summary.split("loudest tick: ")[1].split(" dBm0")[0])
+    assert abs(heard_peak + 15.0) < 1.0                 # the greeting reached the sound card
+    assert "underruns rx 0 tx 0" in summary

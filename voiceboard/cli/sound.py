@@ -400,8 +400,9 @@ def run_plot(args):
         progress = [e for e in det.feed(samples) if e.kind == "tone"]
     fig, ax = plt.subplots(figsize=(max(6.0, min(40.0, samples.size / rate)), 4.5), dpi=100)
     if samples.size >= 256:
-        with np.errstate(divide="ignore"):          # silence has no level in dB: drawn blank
+        with np.errstate(divide="ignore"):          # digital silence is -inf dB ...
             ax.specgram(samples.astype(np.float64), NFFT=256, Fs=rate, noverlap=192, cmap="viridis")
+        ax.set_facecolor(plt.get_cmap("viridis")(0))    # ... drawn as the quietest colour
     ax.set_xlim(0, max(samples.size / rate, 0.01))
     ax.set_ylim(0, rate / 2)
     ax.set_xlabel("time (s)")
