@@ -11,8 +11,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(python3 python3-venv python3-dev gcc libc6-dev libportaudio2 pulseaudio espeak-ng sox)
-TEST_PACKAGES=(pytest hypothesis pytest-xdist scipy matplotlib)
+APT_PACKAGES=(python3 python3-venv python3-dev gcc libc6-dev libportaudio2 pulseaudio espeak-ng sox
+              libasound2-plugins pulseaudio-utils)
+TEST_PACKAGES=(pytest hypothesis pytest-xdist scipy matplotlib sounddevice)
 VENV=.venv
 STAMP="$VENV/.voiceboard-build"
 
@@ -49,7 +50,7 @@ fi
 PY="$VENV/bin/python"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-if ! "$PY" -c 'import pytest, hypothesis, xdist, scipy, matplotlib' 2>/dev/null; then
+if ! "$PY" -c 'import pytest, hypothesis, xdist, scipy, matplotlib, sounddevice' 2>/dev/null; then
     say "installing test packages: ${TEST_PACKAGES[*]}"
     "$PY" -m pip install -q "${TEST_PACKAGES[@]}"
 fi
