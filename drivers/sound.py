@@ -66,8 +66,8 @@ RX_PRIME_TICKS = 1
 # and 3 more cover a device that delivers in 60 ms blocks ("high" latency is ~35 ms here).
 MAX_BACKLOG_TICKS = 5
 RING_TICKS = 16                 # ring capacity, in ticks: comfortably above the backlog limit
-# No callback for this long means the device is gone: ten times the longest block PortAudio
-# chooses at "high" latency here (~50 ms).
+# No callback for this long means the device is gone: PortAudio's blocks come every ~12 ms
+# here (512 frames at 44.1 kHz) and its "high" latency is ~35 ms, so this is 10 times either.
 STALL_S = 0.5
 SETTLE_S = 3.0                  # a device that delivers nothing for this long after start failed
 RETRY_FIRST_S = 0.5             # reopen attempts: 0.5 s, doubling to RETRY_MAX_S
@@ -135,6 +135,7 @@ def device_table():
     for info in sd.query_devices():
         idx = info["index"]
         rates = []
+        # The telephony rates (8, 16 kHz) and the common audio rates of sound cards.
         for rate in (8000, 16000, 22050, 32000, 44100, 48000, 96000):
             try:
                 if info["max_input_channels"]:
@@ -142,7 +143,7 @@ def device_table():
                 else:
                     sd.check_output_settings(device=idx, samplerate=rate, channels=1, dtype="int16")
                 rates.append(rate)
-            except Exception:       # PortAudioError or ValueError: the rate is not supported
+            except (ValueError, sd.PortAudioError):     # the rate is not supported
                 continue
         table.append(dict(index=idx, name=info["name"], hostapi=sd.query_hostapis(info["hostapi"])["name"],
                           inputs=info["max_input_channels"], outputs=info["max_output_channels"],
@@ -215,8 +216,9 @@ class SoundBoard(BoardBase):
     def _resolve(self, sd, spec, kind):
         try:
             info = sd.query_devices(_device_spec(spec), kind)
-        except ValueError as exc:
-            names = ", ".join(d["name"] for d in sd.query_devices() if d[f"max_{kind}_channels"]) or "none"
+        except (ValueError, sd.PortAudioError) as exc:     # no such name, several, no such index
+            names = ", ".join(f"{d['index']} {d['name']}" for d in sd.query_devices()
+                              if d[f"max_{kind}_channels"]) or "none"
             raise ConfigError(f"board URL {self.url!r}: {str(exc).splitlines()[0].rstrip(':')} "
                               f"(the {kind} devices are: {names})") from None
         if info[f"max_{kind}_channels"] < len(self.channels):
@@ -242,7 +244,7 @@ class SoundBoard(BoardBase):
         try:
             sd.check_input_settings(device=inp["index"], samplerate=rate, channels=nch, dtype="int16")
             sd.check_output_settings(device=out["index"], samplerate=rate, channels=nch, dtype="int16")
-        except Exception as exc:    # PortAudioError (or ValueError for a bad value)
+        except (ValueError, sd.PortAudioError) as exc:
             raise ConfigError(f"board URL {self.url!r}: device cannot run at {rate} samples/s with "
                               f"{nch} channel(s): {exc}") from None
         per_tick = rate * self.tick_samples // dsp.SAMPLE_RATE
@@ -257,7 +259,7 @@ class SoundBoard(BoardBase):
                                device=(inp["index"], out["index"]), channels=nch, dtype="int16",
                                latency=self.latency, callback=callback, finished_callback=finished)
             stream.start()
-        except Exception as exc:    # PortAudioError: the device refused
+        except sd.PortAudioError as exc:      # the device refused
             rx_ring.close()
             tx_ring.close()
             raise BoardError(f"{self.url}: cannot open {inp['name']!r}/{out['name']!r} at {rate} "
@@ -325,7 +327,7 @@ class SoundBoard(BoardBase):
             try:
                 stream.abort()
                 stream.close()
-            except Exception as exc:    # PortAudioError from a device that is already gone
+            except _sd().PortAudioError as exc:     # a device that is already gone
                 log.debug("%s: closing the stream: %s", self.url, exc)
         for ring, prefix in ((self._rx_ring, "rx_"), (self._tx_ring, "tx_")):
             if ring is not None:

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import wave
 
 import numpy as np
 import pytest
