@@ -358,3 +358,43 @@ def test_softphone_keys_reach_the_ivr_as_dtmf_audio(pulse, tmp_path, rng):
     heard_peak = float(summary.split("loudest tick: ")[1].split(" dBm0")[0])
     assert abs(heard_peak + 15.0) < 1.0                 # the greeting reached the sound card
     assert "underruns rx 0 tx 0" in summary
+
+
+def test_softphone_on_a_terminal_reads_keys_without_enter(pulse, tmp_path, rng):
+    """Through a pty: character mode (no Enter), 'q' quits, and the terminal is restored."""
+    import pty
+    import select
+    import termios
+    prompt = tmp_path / "greeting.wav"
+    audio.write_wav(prompt, signals.to_int16(signals.sine(600.0, 300, -15.0, rng)))
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    proc = subprocess.Popen([sys.executable, "-c", _MAIN, "softphone", "--device", "pulse", "--prompt", str(prompt)],
+                            cwd=ROOT, stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    out = b""
+
+    def read_until(text, timeout=15):
+        nonlocal out
+        deadline = time.monotonic() + timeout
+        while text not in out and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                out += os.read(master, 4096)
+        return text in out
+
+    try:
+        assert read_until(b"IVR: answered")
+        os.write(master, b"58#")
+        assert read_until(b"IVR: collected '58' (terminator)")
+        os.write(master, b"q")
+        proc.wait(15)
+        read_until(b"softphone: heard", timeout=2)
+        restored = termios.tcgetattr(slave)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        err = proc.stderr.read().decode()
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, err
+    assert b"\r\n" in out                               # raw output while in character mode
+    assert restored == before                           # the terminal is as it was

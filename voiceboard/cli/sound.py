@@ -502,7 +502,13 @@ def run_softphone(args):
             ivr = loop.create_task(_demo_ivr(ivr_board.channel(0), greeting, say))
             say(f"softphone: {phone.url} at {phone.rate} samples/s is the caller on emu://analog port 0")
             say("keys: 0-9 * # A-D send DTMF, c call, h hang up, q quit")
-            loop.add_reader(fd, on_input)
+            try:
+                loop.add_reader(fd, on_input)
+            except PermissionError:
+                # A regular file (``< keys.txt``) cannot be polled: it is all there already.
+                for c in sys.stdin.read():
+                    keys.put_nowait(c)
+                keys.put_nowait(None)
             pending = np.zeros(0, dtype=np.int16)
             engine = ivr_board.exchange.engine
             phone.tap_start(0)
