@@ -24,7 +24,8 @@ from voiceboard.errors import ConfigError
 # Level of a 0 dBm0 sine in RMS 16-bit units (telephony.md 1.4).
 DBM0_RMS = 16141.0
 METER_FLOOR_DBM0 = -60.0        # the meter's left end: below every detector's threshold
-TAP_PERIOD_S = 0.05             # how often the tools take captured audio (2.5 ticks)
+METER_WIDTH = 30                # characters from METER_FLOOR_DBM0 to 0 dBm0 (2 dB each)
+TAP_PERIOD_S = 0.05             # how often the tools take captured audio: a meter redrawn 20 times a second
 # loopback-test: a digit is 60 ms on and 100 ms off (Q.24: >= 40 ms on, >= 50 ms off, at most
 # 10 digits/s), at the -10 dBm0 of common generators (spandsp and DAHDI defaults, telephony.md 6).
 LOOP_ON_MS, LOOP_OFF_MS, LOOP_LEVEL_DBM0 = 60, 100, -10.0
@@ -174,7 +175,7 @@ def run_devices(args):
 def run_listen(args):
     seconds = _seconds("--seconds", args.seconds)
     meter = sys.stdout.isatty()
-    state = {"events": [], "levels": [], "elapsed": 0.0, "stats": {}}
+    state = {"events": [], "elapsed": 0.0, "stats": {}}
 
     async def main():
         async with _open(_url(args, dtmf_mode=args.mode)) as board:
@@ -188,13 +189,12 @@ def run_listen(args):
                     await asyncio.sleep(TAP_PERIOD_S)
                     chunk = board.tap_take(0)
                     level = _dbm0(chunk)
-                    state["levels"].append(level)
                     for ev in det.feed(chunk):
                         _print_digit(ev, state, meter)
                     if meter:
-                        filled = int(round((level - METER_FLOOR_DBM0) / -METER_FLOOR_DBM0 * 30))
+                        filled = int(round((level - METER_FLOOR_DBM0) / -METER_FLOOR_DBM0 * METER_WIDTH))
                         held = det.current or " "
-                        sys.stdout.write(f"\r  level {level:6.1f} dBm0 [{'#' * filled:<30}] {held}")
+                        sys.stdout.write(f"\r  level {level:6.1f} dBm0 [{'#' * filled:<{METER_WIDTH}}] {held}")
                         sys.stdout.flush()
             finally:
                 for ev in det.finish():
@@ -217,7 +217,7 @@ def _print_digit(ev, state, meter):
     state["events"].append(ev)
     rate = dsp.SAMPLE_RATE
     if meter:
-        sys.stdout.write("\r" + " " * 50 + "\r")
+        sys.stdout.write("\r" + " " * (METER_WIDTH + 30) + "\r")
     print(f"{ev.start / rate:9.3f} s  {ev.digit}  {ev.duration * 1000 / rate:5.0f} ms  "
           f"level {ev.row_dbm0:6.1f} / {ev.col_dbm0:6.1f} dBm0  twist {ev.twist_db:+5.1f} dB", flush=True)
 
@@ -225,7 +225,7 @@ def _print_digit(ev, state, meter):
 def _print_summary(state, meter):
     events = state["events"]
     if meter:
-        sys.stdout.write("\r" + " " * 50 + "\r")
+        sys.stdout.write("\r" + " " * (METER_WIDTH + 30) + "\r")
     digits = "".join(e.digit for e in events)
     print(f"summary: {len(events)} digit(s) {digits!r} in {state['elapsed']:.1f} s", end="")
     if events:
@@ -401,6 +401,7 @@ def run_plot(args):
     fig, ax = plt.subplots(figsize=(max(6.0, min(40.0, samples.size / rate)), 4.5), dpi=100)
     if samples.size >= 256:
         with np.errstate(divide="ignore"):          # digital silence is -inf dB ...
+            # 256 points = 32 ms: 31 Hz bins keep DTMF tones (>= 73 Hz apart) apart.
             ax.specgram(samples.astype(np.float64), NFFT=256, Fs=rate, noverlap=192, cmap="viridis")
         ax.set_facecolor(plt.get_cmap("viridis")(0))    # ... drawn as the quietest colour
     ax.set_xlim(0, max(samples.size / rate, 0.01))
@@ -428,6 +429,14 @@ def run_plot(args):
 KEY_LEVEL_DBM0 = -10.0          # a phone's DTMF level (spandsp/DAHDI generators, telephony.md 6)
 KEY_ON_MS, KEY_OFF_MS = 100, 100    # a key held for a typical 100 ms (>= 40 ms, Q.24)
 EOF_GRACE_S = 2.0               # piped keys: time for the IVR to answer the last one
+DEMO_LEVEL_DBM0 = -15.0         # the demo IVR's beeps: 5 dB under the -10 dBm0 of its region's tones
+
+
+def _beep(hz, ms, gap_ms=0):
+    """A sine beep at DEMO_LEVEL_DBM0 followed by ``gap_ms`` of silence (8 kHz int16)."""
+    t = np.arange(ms * dsp.SAMPLE_RATE // 1000) / dsp.SAMPLE_RATE
+    tone = DBM0_RMS * math.sqrt(2) * 10 ** (DEMO_LEVEL_DBM0 / 20) * np.sin(2 * np.pi * hz * t)
+    return np.concatenate([np.round(tone), np.zeros(gap_ms * dsp.SAMPLE_RATE // 1000)]).astype(np.int16)
 
 
 def _greeting(path):
@@ -441,9 +450,7 @@ def _greeting(path):
             subprocess.run([espeak, "-w", wav, text], check=True, capture_output=True)
             samples, _ = audio.read_audio(wav)
             return samples
-    t = np.arange(int(0.3 * dsp.SAMPLE_RATE)) / dsp.SAMPLE_RATE
-    beep = np.round(DBM0_RMS * math.sqrt(2) * 10 ** (-15 / 20) * np.sin(2 * np.pi * 800 * t)).astype(np.int16)
-    return np.concatenate([beep, np.zeros(2400, np.int16), beep])
+    return np.concatenate([_beep(800, 300, 300), _beep(800, 300)])
 
 
 async def _demo_ivr(ch, greeting, say):
@@ -462,10 +469,8 @@ async def _demo_ivr(ch, greeting, say):
                 say("IVR: the caller hung up")
                 break
             say(f"IVR: collected {r.digits!r} ({r.reason})")
-            t = np.arange(int(0.12 * dsp.SAMPLE_RATE)) / dsp.SAMPLE_RATE
-            pip = np.round(DBM0_RMS * math.sqrt(2) * 10 ** (-15 / 20) * np.sin(2 * np.pi * 1000 * t))
-            readback = np.concatenate([np.concatenate([pip, np.zeros(800)]) for _ in r.digits] or [np.zeros(1)])
-            if (await ch.play(readback.astype(np.int16))).reason == "hangup":
+            readback = np.concatenate([_beep(1000, 120, 100) for _ in r.digits] or [_beep(400, 300)])
+            if (await ch.play(readback)).reason == "hangup":
                 say("IVR: the caller hung up")
                 break
 
