@@ -292,14 +292,15 @@ class SoundBoard(BoardBase):
                 self._stop_stream()
                 raise BoardError(f"{self.url}: the device delivers no audio ({SETTLE_S:g} s after start)")
             await asyncio.sleep(0.005)
+        self._tx_ring.write(np.zeros(TX_PREFILL_TICKS * self.frames_per_tick * nch, dtype=np.int16))
         self._rx_ring.read()
+        # The counts so far belong to the start; the prefill is in, so no underrun comes between.
         for prefix, ring in (("rx_", self._rx_ring), ("tx_", self._tx_ring)):
             st = ring.stats
             self._totals[prefix + "underrun"] -= st["underrun"] // nch
             self._totals[prefix + "overrun"] -= st["overrun"] // nch
         for name in self._status:
             self._status[name] = 0
-        self._tx_ring.write(np.zeros(TX_PREFILL_TICKS * self.frames_per_tick * nch, dtype=np.int16))
 
     def _callbacks_for(self, rx_ring, tx_ring, nch):
         """The PortAudio callbacks: they only move frames (and count the device's flags)."""
@@ -376,10 +377,12 @@ class SoundBoard(BoardBase):
     # --- raw audio for developer tools (voiceboard dtmf listen, softphone, loopback-test) ---------
     # These bypass the call states: use them on a channel that no play()/record() is using.
 
-    def tap_start(self, channel=0, seconds=600.0):
-        """Start capturing what ``channel`` receives (8 kHz), up to ``seconds`` untaken."""
+    def tap_start(self, channel=0):
+        """Start capturing what ``channel`` receives (8 kHz); take it with :meth:`tap_take`.
+        Memory holds only what has not been taken; the capture ends after 2**31 - 1 samples
+        (74 hours, the engine's int32 record length)."""
         self.channel(channel)
-        self._engine.start_record(channel, int(seconds * dsp.SAMPLE_RATE))
+        self._engine.start_record(channel, 2**31 - 1)
 
     def tap_take(self, channel=0):
         """The received samples captured since the last call (int16 at 8 kHz)."""

@@ -304,7 +304,7 @@ def run_loopback(args):
             await ch.answer()
             # Recording and playback start on the same tick: sample k of the recording is
             # what the device captured while sample k of the program went out.
-            board.tap_start(0, seconds=program.size / rate + 5)
+            board.tap_start(0)
             board.feed(0, program)
             await asyncio.sleep(program.size / rate + board.output_delay + 0.5)
             return board.tap_take(0), board.stats, board.rate
