@@ -44,6 +44,7 @@ The board runs in real time only: a device cannot follow a virtual clock.
 import asyncio
 import logging
 import math
+import threading
 import urllib.parse
 
 import numpy as np
@@ -75,6 +76,7 @@ RETRY_MAX_S = 8.0
 LATENCIES = ("low", "high")
 
 _live_boards = set()            # boards with an open stream (a PortAudio re-scan would close them)
+_closing = set()                # threads still closing the stream of a lost device
 
 
 def _sd():
@@ -228,7 +230,7 @@ class SoundBoard(BoardBase):
 
     def _start_stream(self, rescan=False):
         sd = _sd()
-        if rescan and not _live_boards:
+        if rescan and not _live_boards and not _closing:
             # PortAudio lists devices once, when it starts: a device that came back is only
             # found by restarting it -- which would close every other stream of the process.
             sd._terminate()
@@ -289,7 +291,7 @@ class SoundBoard(BoardBase):
         nch = len(self.channels)
         while self._rx_ring.fill < self.frames_per_tick * nch:
             if loop.time() > deadline or self._stopped_by_device or not self._stream.active:
-                self._stop_stream()
+                self._stop_stream(lost=True)
                 raise BoardError(f"{self.url}: the device delivers no audio ({SETTLE_S:g} s after start)")
             await asyncio.sleep(0.005)
         self._tx_ring.write(np.zeros(TX_PREFILL_TICKS * self.frames_per_tick * nch, dtype=np.int16))
@@ -321,25 +323,40 @@ class SoundBoard(BoardBase):
 
         return callback, finished
 
-    def _stop_stream(self):
+    def _stop_stream(self, lost=False):
+        """Close the stream, then its rings. For a ``lost`` device this happens on a thread of
+        its own: closing a stream whose server died can block for good inside the sound
+        server's client library, and the board's loop must go on."""
         stream, self._stream = self._stream, None
         _live_boards.discard(self)
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except _sd().PortAudioError as exc:     # a device that is already gone
-                log.debug("%s: closing the stream: %s", self.url, exc)
-        for ring, prefix in ((self._rx_ring, "rx_"), (self._tx_ring, "tx_")):
-            if ring is not None:
-                st = ring.stats
-                self._totals[prefix + "underrun"] += st["underrun"] // len(self.channels)
-                self._totals[prefix + "overrun"] += st["overrun"] // len(self.channels)
-                ring.close()
+        rings = [r for r in (self._rx_ring, self._tx_ring) if r is not None]
+        for ring, prefix in zip(rings, ("rx_", "tx_")):
+            st = ring.stats
+            self._totals[prefix + "underrun"] += st["underrun"] // len(self.channels)
+            self._totals[prefix + "overrun"] += st["overrun"] // len(self.channels)
         self._rx_ring = self._tx_ring = None
         for rs in (*self._rx_rs, *self._tx_rs):
             rs.close()
         self._rx_rs = self._tx_rs = ()
+
+        def close():
+            if stream is not None:
+                try:
+                    stream.abort()
+                    stream.close()
+                except _sd().PortAudioError as exc:     # a device that is already gone
+                    log.debug("%s: closing the stream: %s", self.url, exc)
+            # Only now is the callback thread done with the rings.
+            for ring in rings:
+                ring.close()
+            _closing.discard(threading.current_thread())
+
+        if lost:
+            closer = threading.Thread(target=close, name=f"{self.url} close", daemon=True)
+            _closing.add(closer)
+            closer.start()
+        else:
+            close()
 
     @property
     def stats(self):
@@ -471,7 +488,7 @@ class SoundBoard(BoardBase):
     def _device_lost(self, why):
         self.losses += 1
         log.error("%s: device lost (%s): channels out of service, reopening with back-off", self.url, why)
-        self._stop_stream()
+        self._stop_stream(lost=True)
         # Channels an operator blocked stay blocked when the device returns.
         self._taken_out = [ch for ch in self.channels if ch.state is not ChannelState.OUT_OF_SERVICE]
         for ch in self._taken_out:

@@ -57,7 +57,10 @@ class PulseServer:
                    XDG_CONFIG_HOME=self.directory, PULSE_RUNTIME_PATH=self.directory)
         log = open(os.path.join(self.directory, "pulseaudio.log"), "ab")
         self.process = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
+            # No shared memory: a client whose server is killed while it holds SHM blocks can
+            # deadlock inside libpulse (memimport waits for blocks that the PortAudio thread,
+            # itself waiting for the mainloop lock, would release). The tests kill the server.
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "--disable-shm=yes",
              "-n", "-F", script],
             env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
