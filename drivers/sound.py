@@ -42,6 +42,7 @@ opening the device with a doubling back-off; once it opens, the channels return 
 The board runs in real time only: a device cannot follow a virtual clock.
 """
 import asyncio
+import concurrent.futures
 import logging
 import math
 import threading
@@ -77,6 +78,7 @@ LATENCIES = ("low", "high")
 
 _live_boards = set()            # boards with an open stream (a PortAudio re-scan would close them)
 _closing = set()                # threads still closing the stream of a lost device
+_pa_lock = threading.Lock()     # opening and re-scanning: one board at a time
 
 
 def _sd():
@@ -154,6 +156,82 @@ def device_table():
     return table
 
 
+class _Opened:
+    """A started stream with its rings and counters. The PortAudio callbacks see only this
+    (never the board), so a stream opened on a helper thread can be dropped cleanly."""
+
+    def __init__(self, stream, rx_ring, tx_ring, rate, per_tick, names):
+        self.stream = stream
+        self.rx_ring, self.tx_ring = rx_ring, tx_ring
+        self.rate, self.per_tick = rate, per_tick
+        self.names = names
+        self.status = {"input_overflow": 0, "input_underflow": 0, "output_overflow": 0,
+                       "output_underflow": 0}
+        self.callbacks = 0          # written by the callback thread only
+        self.stopped = False        # the stream ended by itself (set by PortAudio's thread)
+        self.closing = False        # we are ending it
+
+
+def _callbacks_for(opened, nch):
+    """The PortAudio callbacks: they only move frames (and count the device's flags)."""
+    rx_ring, tx_ring, status_counts = opened.rx_ring, opened.tx_ring, opened.status
+
+    def callback(indata, outdata, frames, time, status):
+        if status:
+            for name in status_counts:
+                if getattr(status, name):
+                    status_counts[name] += 1
+        rx_ring.write(indata)
+        outdata[:] = tx_ring.read(frames * nch, pad=True).reshape(frames, nch)
+        opened.callbacks += 1
+
+    def finished():
+        if not opened.closing:
+            opened.stopped = True
+
+    return callback, finished
+
+
+def _close_opened(opened, lost=False):
+    """Stop and close a stream, then free its rings (the callback thread is done with them
+    only then)."""
+    opened.closing = True
+    if opened.stream is not None:
+        try:
+            opened.stream.abort()
+            opened.stream.close()
+        except _sd().PortAudioError as exc:     # a device that is already gone
+            log.debug("closing a stream: %s", exc)
+    opened.rx_ring.close()
+    opened.tx_ring.close()
+    if lost:
+        _closing.discard(threading.current_thread())
+
+
+async def _off_loop(fn, *args):
+    """Run ``fn(*args)`` on a daemon thread and await it. If the awaiting task is cancelled
+    (the board closes) while ``fn`` still runs, a stream it opens later is closed."""
+    done = concurrent.futures.Future()
+
+    def run():
+        if not done.set_running_or_notify_cancel():
+            return
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:    # handed to the awaiting task
+            done.set_exception(exc)
+
+    threading.Thread(target=run, name="sound open", daemon=True).start()
+    try:
+        return await asyncio.wrap_future(done)
+    except asyncio.CancelledError:
+        def drop(f):
+            if not f.cancelled() and f.exception() is None:
+                _close_opened(f.result())
+        done.add_done_callback(drop)
+        raise
+
+
 class SoundBoard(BoardBase):
     """One or two lines on a sound card (see the module docstring)."""
 
@@ -178,8 +256,9 @@ class SoundBoard(BoardBase):
         self._primed = False
         self._status = {"input_overflow": 0, "input_underflow": 0, "output_overflow": 0,
                         "output_underflow": 0}
-        self._callbacks = 0             # written by the callback thread only
-        self._stopped_by_device = False
+        self._opened = None             # the stream in use and what belongs to it (_Opened)
+        self._status_total = {}         # PortAudio flags of the streams closed so far
+        self._callbacks_total = 0
         self._seen_callbacks = 0
         self._stall_ticks = 0
         self._totals = dict.fromkeys(("rx_underrun", "rx_overrun", "tx_underrun", "tx_overrun"), 0)
@@ -200,7 +279,7 @@ class SoundBoard(BoardBase):
         if isinstance(asyncio.get_running_loop(), clock.VirtualTimeLoop):
             raise BoardError(f"{self.url}: a sound card runs in real time; open it on a normal event "
                              f"loop (clock.run(..., virtual=False))")
-        self._start_stream()
+        self._install(await _off_loop(self._open_stream, False))
         await self._settle()
         if self.offer_mode == "open":
             for ch in self.channels:
@@ -228,57 +307,67 @@ class SoundBoard(BoardBase):
                               f"{info[f'max_{kind}_channels']} channel(s), {len(self.channels)} needed")
         return info
 
-    def _start_stream(self, rescan=False):
+    def _open_stream(self, rescan):
+        """Open and start a stream (on a helper thread: PortAudio may wait for a sound server
+        that does not answer, for as long as its client library's timeout). Touches nothing
+        of the board's; returns an :class:`_Opened`."""
         sd = _sd()
-        if rescan and not _live_boards and not _closing:
-            # PortAudio lists devices once, when it starts: a device that came back is only
-            # found by restarting it -- which would close every other stream of the process.
-            sd._terminate()
-            sd._initialize()
-        inp = self._resolve(sd, self.input, "input")
-        out = self._resolve(sd, self.output, "output")
-        rate = self.requested_rate or int(inp["default_samplerate"])
-        tick_s = self.tick_samples / dsp.SAMPLE_RATE
-        if rate * self.tick_samples % dsp.SAMPLE_RATE:
-            raise ConfigError(f"board URL {self.url!r}: rate {rate} does not give a whole number of "
-                              f"frames per {tick_s * 1000:g} ms tick (use 8000, 16000, 44100, 48000, ...)")
+        with _pa_lock:
+            if rescan and not _live_boards and not _closing:
+                # PortAudio lists devices once, when it starts: a device that came back is only
+                # found by restarting it -- which would close every other stream of the process.
+                sd._terminate()
+                sd._initialize()
+            inp = self._resolve(sd, self.input, "input")
+            out = self._resolve(sd, self.output, "output")
+            rate = self.requested_rate or int(inp["default_samplerate"])
+            tick_s = self.tick_samples / dsp.SAMPLE_RATE
+            if rate * self.tick_samples % dsp.SAMPLE_RATE:
+                raise ConfigError(f"board URL {self.url!r}: rate {rate} does not give a whole number of "
+                                  f"frames per {tick_s * 1000:g} ms tick (use 8000, 16000, 44100, 48000, ...)")
+            nch = len(self.channels)
+            try:
+                sd.check_input_settings(device=inp["index"], samplerate=rate, channels=nch, dtype="int16")
+                sd.check_output_settings(device=out["index"], samplerate=rate, channels=nch, dtype="int16")
+            except (ValueError, sd.PortAudioError) as exc:
+                raise ConfigError(f"board URL {self.url!r}: device cannot run at {rate} samples/s with "
+                                  f"{nch} channel(s): {exc}") from None
+            per_tick = rate * self.tick_samples // dsp.SAMPLE_RATE
+            capacity = 1 << math.ceil(math.log2(RING_TICKS * per_tick * nch))
+            opened = _Opened(None, dsp.RingBuffer(capacity), dsp.RingBuffer(capacity), rate, per_tick,
+                             f"{inp['name']!r} in, {out['name']!r} out")
+            callback, finished = _callbacks_for(opened, nch)
+            try:
+                # Block size left to PortAudio: a fixed one delays the first capture callback
+                # by ~2 s on the ALSA pulse plugin.
+                opened.stream = sd.Stream(samplerate=rate, blocksize=0, device=(inp["index"], out["index"]),
+                                          channels=nch, dtype="int16", latency=self.latency,
+                                          callback=callback, finished_callback=finished)
+                opened.stream.start()
+            except sd.PortAudioError as exc:      # the device refused
+                _close_opened(opened)
+                raise BoardError(f"{self.url}: cannot open {inp['name']!r}/{out['name']!r} at {rate} "
+                                 f"samples/s: {exc}") from None
+            return opened
+
+    def _install(self, opened):
+        """Make a freshly opened stream the board's (on the loop thread)."""
         nch = len(self.channels)
-        try:
-            sd.check_input_settings(device=inp["index"], samplerate=rate, channels=nch, dtype="int16")
-            sd.check_output_settings(device=out["index"], samplerate=rate, channels=nch, dtype="int16")
-        except (ValueError, sd.PortAudioError) as exc:
-            raise ConfigError(f"board URL {self.url!r}: device cannot run at {rate} samples/s with "
-                              f"{nch} channel(s): {exc}") from None
-        per_tick = rate * self.tick_samples // dsp.SAMPLE_RATE
-        capacity = 1 << math.ceil(math.log2(RING_TICKS * per_tick * nch))
-        rx_ring, tx_ring = dsp.RingBuffer(capacity), dsp.RingBuffer(capacity)
-        self._stopped_by_device = False
-        callback, finished = self._callbacks_for(rx_ring, tx_ring, nch)
-        try:
-            # Block size left to PortAudio: a fixed one delays the first capture callback by
-            # ~2 s on the ALSA pulse plugin.
-            stream = sd.Stream(samplerate=rate, blocksize=0,
-                               device=(inp["index"], out["index"]), channels=nch, dtype="int16",
-                               latency=self.latency, callback=callback, finished_callback=finished)
-            stream.start()
-        except sd.PortAudioError as exc:      # the device refused
-            rx_ring.close()
-            tx_ring.close()
-            raise BoardError(f"{self.url}: cannot open {inp['name']!r}/{out['name']!r} at {rate} "
-                             f"samples/s: {exc}") from None
-        self._stream = stream
-        self._rx_ring, self._tx_ring = rx_ring, tx_ring
-        self.rate, self.frames_per_tick = rate, per_tick
-        self._rx_rs = [dsp.Resampler(rate, dsp.SAMPLE_RATE) for _ in range(nch)]
-        self._tx_rs = [dsp.Resampler(dsp.SAMPLE_RATE, rate) for _ in range(nch)]
+        self._opened = opened
+        self._stream = opened.stream
+        self._rx_ring, self._tx_ring = opened.rx_ring, opened.tx_ring
+        self.rate, self.frames_per_tick = opened.rate, opened.per_tick
+        self._status = opened.status
+        self._rx_rs = [dsp.Resampler(opened.rate, dsp.SAMPLE_RATE) for _ in range(nch)]
+        self._tx_rs = [dsp.Resampler(dsp.SAMPLE_RATE, opened.rate) for _ in range(nch)]
         self._carry = [np.zeros(0, dtype=np.int16) for _ in range(nch)]
         self._primed = False
-        self._seen_callbacks = self._callbacks
+        self._seen_callbacks = opened.callbacks
         self._stall_ticks = 0
         _live_boards.add(self)
-        log.info("%s: %r in, %r out, %d samples/s, %d channel(s), latency in %.1f ms, out %.1f ms",
-                 self.url, inp["name"], out["name"], rate, nch, stream.latency[0] * 1000,
-                 stream.latency[1] * 1000)
+        latency = opened.stream.latency
+        log.info("%s: %s, %d samples/s, %d channel(s), latency in %.1f ms, out %.1f ms", self.url,
+                 opened.names, opened.rate, nch, latency[0] * 1000, latency[1] * 1000)
 
     async def _settle(self):
         """Wait until the device delivers audio; counting starts from there.
@@ -290,7 +379,7 @@ class SoundBoard(BoardBase):
         deadline = loop.time() + SETTLE_S
         nch = len(self.channels)
         while self._rx_ring.fill < self.frames_per_tick * nch:
-            if loop.time() > deadline or self._stopped_by_device or not self._stream.active:
+            if loop.time() > deadline or self._opened.stopped or not self._stream.active:
                 self._stop_stream(lost=True)
                 raise BoardError(f"{self.url}: the device delivers no audio ({SETTLE_S:g} s after start)")
             await asyncio.sleep(0.005)
@@ -304,59 +393,33 @@ class SoundBoard(BoardBase):
         for name in self._status:
             self._status[name] = 0
 
-    def _callbacks_for(self, rx_ring, tx_ring, nch):
-        """The PortAudio callbacks: they only move frames (and count the device's flags)."""
-        status_counts = self._status
-
-        def callback(indata, outdata, frames, time, status):
-            if status:
-                for name in status_counts:
-                    if getattr(status, name):
-                        status_counts[name] += 1
-            rx_ring.write(indata)
-            outdata[:] = tx_ring.read(frames * nch, pad=True).reshape(frames, nch)
-            self._callbacks += 1
-
-        def finished():
-            if self._stream is not None:
-                self._stopped_by_device = True
-
-        return callback, finished
-
     def _stop_stream(self, lost=False):
         """Close the stream, then its rings. For a ``lost`` device this happens on a thread of
         its own: closing a stream whose server died can block for good inside the sound
         server's client library, and the board's loop must go on."""
-        stream, self._stream = self._stream, None
+        opened, self._opened, self._stream = self._opened, None, None
         _live_boards.discard(self)
-        rings = [r for r in (self._rx_ring, self._tx_ring) if r is not None]
-        for ring, prefix in zip(rings, ("rx_", "tx_")):
-            st = ring.stats
-            self._totals[prefix + "underrun"] += st["underrun"] // len(self.channels)
-            self._totals[prefix + "overrun"] += st["overrun"] // len(self.channels)
+        if opened is not None:
+            for ring, prefix in ((opened.rx_ring, "rx_"), (opened.tx_ring, "tx_")):
+                st = ring.stats
+                self._totals[prefix + "underrun"] += st["underrun"] // len(self.channels)
+                self._totals[prefix + "overrun"] += st["overrun"] // len(self.channels)
+            self._status_total = {k: self._status_total.get(k, 0) + v for k, v in opened.status.items()}
+            self._callbacks_total += opened.callbacks
+        self._status = dict.fromkeys(self._status, 0)
         self._rx_ring = self._tx_ring = None
         for rs in (*self._rx_rs, *self._tx_rs):
             rs.close()
         self._rx_rs = self._tx_rs = ()
-
-        def close():
-            if stream is not None:
-                try:
-                    stream.abort()
-                    stream.close()
-                except _sd().PortAudioError as exc:     # a device that is already gone
-                    log.debug("%s: closing the stream: %s", self.url, exc)
-            # Only now is the callback thread done with the rings.
-            for ring in rings:
-                ring.close()
-            _closing.discard(threading.current_thread())
-
+        if opened is None:
+            return
         if lost:
-            closer = threading.Thread(target=close, name=f"{self.url} close", daemon=True)
+            closer = threading.Thread(target=_close_opened, args=(opened, True), name=f"{self.url} close",
+                                      daemon=True)
             _closing.add(closer)
             closer.start()
         else:
-            close()
+            _close_opened(opened)
 
     @property
     def stats(self):
@@ -369,8 +432,9 @@ class SoundBoard(BoardBase):
                 out[prefix + "underrun"] += st["underrun"] // len(self.channels)
                 out[prefix + "overrun"] += st["overrun"] // len(self.channels)
         out.update(self._dropped)
-        out.update(self._status)
-        out.update(losses=self.losses, rate=self.rate or 0, callbacks=self._callbacks)
+        out.update({k: self._status_total.get(k, 0) + v for k, v in self._status.items()})
+        callbacks = self._callbacks_total + (self._opened.callbacks if self._opened is not None else 0)
+        out.update(losses=self.losses, rate=self.rate or 0, callbacks=callbacks)
         return out
 
     # --- calls -----------------------------------------------------------------------------
@@ -475,12 +539,12 @@ class SoundBoard(BoardBase):
     def _signalling(self, rx):
         if self._stream is None:
             return
-        if self._callbacks != self._seen_callbacks:
-            self._seen_callbacks = self._callbacks
+        if self._opened.callbacks != self._seen_callbacks:
+            self._seen_callbacks = self._opened.callbacks
             self._stall_ticks = 0
         else:
             self._stall_ticks += 1
-        if self._stopped_by_device or not self._stream.active:
+        if self._opened.stopped or not self._stream.active:
             self._device_lost("the stream stopped")
         elif self._stall_ticks * self.clock.tick_seconds >= STALL_S:
             self._device_lost(f"no audio for {STALL_S:g} s")
@@ -505,7 +569,7 @@ class SoundBoard(BoardBase):
         while True:
             await asyncio.sleep(delay)
             try:
-                self._start_stream(rescan=True)
+                self._install(await _off_loop(self._open_stream, True))
                 await self._settle()
             except (BoardError, ConfigError) as exc:
                 log.debug("%s: reopen failed: %s", self.url, exc)

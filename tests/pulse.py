@@ -108,6 +108,7 @@ class PulseServer:
             self.keeper.wait()
             self.keeper = None
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
             self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             try:
                 self.process.wait(5)
@@ -119,6 +120,13 @@ class PulseServer:
             os.unlink(self.socket)
         except FileNotFoundError:
             pass
+
+    def pause(self):
+        """Freeze the server (SIGSTOP): a device that hangs instead of going away."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.process.send_signal(signal.SIGCONT)
 
     def close(self):
         self.stop()

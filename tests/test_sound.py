@@ -222,6 +222,31 @@ def test_device_disappears_mid_call_and_comes_back(pulse, rng, caplog):
     assert sum("device back" in line for line in lines) == 1
 
 
+def test_a_hung_device_goes_out_of_service_without_stalling_the_board(pulse, rng):
+    """The server freezes (SIGSTOP): no callbacks for 0.5 s means the device is lost. Reopening
+    waits for the frozen server on a helper thread, so the board's ticks stay on time; when
+    the server thaws the line comes back."""
+    async def t(board):
+        ch = await connected(board)
+        pulse.pause()
+        try:
+            t0 = time.monotonic()
+            while ch.state is not ChannelState.OUT_OF_SERVICE:
+                await asyncio.sleep(0.02)
+            lost_after = time.monotonic() - t0
+            await asyncio.sleep(1.5)
+        finally:
+            pulse.resume()
+        while ch.state is not ChannelState.RINGING:
+            await asyncio.sleep(0.02)
+        await ch.answer()
+        await ch.play(signals.to_int16(signals.digit_string("8", rng, on_ms=60)))
+        r = await ch.collect(max_digits=1, first_timeout=1.0)
+        return lost_after, board.clock.late_ticks, r.digits
+    lost_after, late_ticks, digits = run(t)
+    assert 0.4 < lost_after < 1.0 and late_ticks == 0 and digits == "8"
+
+
 # --- errors --------------------------------------------------------------------------------------
 
 def test_unknown_device_is_a_one_line_config_error(pulse):
