@@ -208,6 +208,12 @@ def _close_opened(opened, lost=False):
         _closing.discard(threading.current_thread())
 
 
+def _close_on_a_thread(opened, name):
+    closer = threading.Thread(target=_close_opened, args=(opened, True), name=f"{name} close", daemon=True)
+    _closing.add(closer)
+    closer.start()
+
+
 async def _off_loop(fn, *args):
     """Run ``fn(*args)`` on a daemon thread and await it. If the awaiting task is cancelled
     (the board closes) while ``fn`` still runs, a stream it opens later is closed."""
@@ -279,8 +285,7 @@ class SoundBoard(BoardBase):
         if isinstance(asyncio.get_running_loop(), clock.VirtualTimeLoop):
             raise BoardError(f"{self.url}: a sound card runs in real time; open it on a normal event "
                              f"loop (clock.run(..., virtual=False))")
-        self._install(await _off_loop(self._open_stream, False))
-        await self._settle()
+        await self._start(rescan=False)
         if self.offer_mode == "open":
             for ch in self.channels:
                 ch._offered()                               # IDLE -> RINGING
@@ -369,7 +374,17 @@ class SoundBoard(BoardBase):
         log.info("%s: %s, %d samples/s, %d channel(s), latency in %.1f ms, out %.1f ms", self.url,
                  opened.names, opened.rate, nch, latency[0] * 1000, latency[1] * 1000)
 
-    async def _settle(self):
+    async def _start(self, rescan):
+        """Open the device, wait until it delivers audio, then make it the board's."""
+        opened = await _off_loop(self._open_stream, rescan)
+        try:
+            await self._settle(opened)
+        except BaseException:       # no audio, or the board closes meanwhile
+            _close_on_a_thread(opened, self.url)
+            raise
+        self._install(opened)
+
+    async def _settle(self, opened):
         """Wait until the device delivers audio; counting starts from there.
 
         PortAudio primes a new stream with a few callbacks flagged as underflows, and a sound
@@ -378,20 +393,19 @@ class SoundBoard(BoardBase):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SETTLE_S
         nch = len(self.channels)
-        while self._rx_ring.fill < self.frames_per_tick * nch:
-            if loop.time() > deadline or self._opened.stopped or not self._stream.active:
-                self._stop_stream(lost=True)
+        while opened.rx_ring.fill < opened.per_tick * nch:
+            if loop.time() > deadline or opened.stopped or not opened.stream.active:
                 raise BoardError(f"{self.url}: the device delivers no audio ({SETTLE_S:g} s after start)")
             await asyncio.sleep(0.005)
-        self._tx_ring.write(np.zeros(TX_PREFILL_TICKS * self.frames_per_tick * nch, dtype=np.int16))
-        self._rx_ring.read()
+        opened.tx_ring.write(np.zeros(TX_PREFILL_TICKS * opened.per_tick * nch, dtype=np.int16))
+        opened.rx_ring.read()
         # The counts so far belong to the start; the prefill is in, so no underrun comes between.
-        for prefix, ring in (("rx_", self._rx_ring), ("tx_", self._tx_ring)):
+        for prefix, ring in (("rx_", opened.rx_ring), ("tx_", opened.tx_ring)):
             st = ring.stats
             self._totals[prefix + "underrun"] -= st["underrun"] // nch
             self._totals[prefix + "overrun"] -= st["overrun"] // nch
-        for name in self._status:
-            self._status[name] = 0
+        for name in opened.status:
+            opened.status[name] = 0
 
     def _stop_stream(self, lost=False):
         """Close the stream, then its rings. For a ``lost`` device this happens on a thread of
@@ -414,10 +428,7 @@ class SoundBoard(BoardBase):
         if opened is None:
             return
         if lost:
-            closer = threading.Thread(target=_close_opened, args=(opened, True), name=f"{self.url} close",
-                                      daemon=True)
-            _closing.add(closer)
-            closer.start()
+            _close_on_a_thread(opened, self.url)
         else:
             _close_opened(opened)
 
@@ -569,8 +580,7 @@ class SoundBoard(BoardBase):
         while True:
             await asyncio.sleep(delay)
             try:
-                self._install(await _off_loop(self._open_stream, True))
-                await self._settle()
+                await self._start(rescan=True)
             except (BoardError, ConfigError) as exc:
                 log.debug("%s: reopen failed: %s", self.url, exc)
                 delay = min(delay * 2, RETRY_MAX_S)
