@@ -74,6 +74,7 @@ def register(subparsers):
     gen.add_argument("--codec", choices=audio.CODECS, default="linear",
                      help="WAV encoding: 16-bit linear, A-law or mu-law (default: linear)")
     gen.set_defaults(func=run_gen)
+    register_live(sub)
 
 
 def _number(option, text):
@@ -148,3 +149,43 @@ def run_gen(args):
     samples = dsp.dtmf_samples(digits, level_dbm0=level, twist_db=twist, on_ms=on_ms, off_ms=off_ms)
     audio.write_wav(args.output, samples, args.codec)
     return 0
+
+
+# --- live: ``dtmf listen`` and ``dtmf send`` on a sound card (voiceboard/cli/sound.py) --------------
+
+SEND_EPILOG = """\
+DIGITS, --level, --twist, --on and --off as for "dtmf gen"; the tones are played on the sound
+card (see "voiceboard devices") through the sound:// board.
+
+examples:
+  voiceboard dtmf send 1234# --device pulse
+  voiceboard dtmf send 9 --level -20 --on 40 --off 60
+"""
+
+
+def register_live(sub):
+    from voiceboard.cli import sound
+    listen = sound.register_dtmf(sub)
+    listen.set_defaults(func=sound.run_listen)
+    send = sub.add_parser("send", help="play DTMF digits on a sound card",
+                          description="Play DTMF digits on a sound card.", epilog=SEND_EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    send.add_argument("digits", metavar="DIGITS", help="digits to send: 0-9 * # A-D, ',' for a pause")
+    send.add_argument("--level", default="-10", metavar="DBM0", help="as for dtmf gen (default: -10)")
+    send.add_argument("--twist", default="0", metavar="DB", help="as for dtmf gen (default: 0)")
+    send.add_argument("--on", default="50", metavar="MS", help="tone duration, ms (default: 50)")
+    send.add_argument("--off", default="50", metavar="MS", help="pause after each tone, ms (default: 50)")
+    sound.add_device_options(send)
+    send.set_defaults(func=run_send, codec="linear")
+
+
+def run_send(args):
+    """Render with ``dtmf gen`` (same checks, same samples) and play the result."""
+    import tempfile
+    from voiceboard.cli import sound
+    with tempfile.TemporaryDirectory() as tmp:
+        gen_args = argparse.Namespace(**vars(args))
+        gen_args.output = f"{tmp}/digits.wav"
+        run_gen(gen_args)
+        samples, _ = audio.read_audio(gen_args.output)
+    return sound.run_send(args, samples)
