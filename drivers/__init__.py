@@ -54,7 +54,7 @@ def backends():
     return found
 
 
-SCHEMES = ["emu"]
+SCHEMES = ["emu", "sound"]
 
 
 def option(options, name, convert, default, url):

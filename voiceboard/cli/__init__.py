@@ -9,7 +9,7 @@ import sys
 
 from voiceboard.errors import VoiceBoardError
 
-COMMANDS = ["dtmf", "tone", "cid", "board", "e1"]
+COMMANDS = ["dtmf", "tone", "cid", "board", "e1", "sound"]
 
 
 def build_parser():
