@@ -64,12 +64,13 @@ log = logging.getLogger("voiceboard.modem")
 AT_TIMEOUT_S = 3.0          # callattendant: 3 s serial timeouts (telephony.md §7.3)
 BAUD = 115200               # 8000 B/s * 10 bits needs 115200 on RS-232 (telephony.md §7.3)
 RX_RING = 1 << 14           # 2 s of received samples between the reader and the tick
-RX_PREFILL = 320            # samples waiting before rx starts flowing: 2 ticks of jitter margin
+RX_PREFILL = 480            # samples waiting before rx flows: 2 ticks of jitter margin after a read
 RX_MAX_LAG = 1600           # beyond 200 ms of backlog the oldest received audio is dropped
 TX_PREFILL_S = 0.06         # silence written on CONNECT: the modem's margin against tick jitter
 TX_MAX_PENDING_S = 2.0      # transmit audio held while the modem changes mode (then dropped)
 DEDUP_S = 0.25              # a key reported by the modem and by our receiver within this is one
 CID_SETTLE_S = 0.3          # caller-ID lines closer than this belong to one delivery
+BREAK_S = 0.1               # time for a modem to leave a data state before ATZ
 RX_STALL_S = 1.0            # no byte at all for this long in +VRX/+VTR: the modem is gone
 FINAL = ("OK", "ERROR", "CONNECT", "VCON", "NO CARRIER", "BUSY", "NO DIALTONE", "NO ANSWER")
 _CID_LINE = re.compile(r"^(DATE|TIME|NMBR|NAME|MESG)\s*=\s*(.*)$")
@@ -351,9 +352,11 @@ class ModemBoard(BoardBase):
         self._ring = dsp.RingBuffer(RX_RING)
         try:
             await self._start_modem()
-        except BaseException:
+        except BaseException as exc:
             self._stop_serial()
             self._ring.close()
+            if isinstance(exc, OSError) and not isinstance(exc, BoardError):
+                raise BoardError(f"modem {self.port}: {exc}") from None    # a SerialException
             raise
         self._in_service = True
         self._worker = loop.create_task(self._work(), name=f"modem {self.port}")
@@ -409,6 +412,12 @@ class ModemBoard(BoardBase):
 
     async def _init_modem(self):
         """ATZ, ATE0, ATV1, probe (ATI0, +FCLASS=?, +VSM=?), then the profile's settings."""
+        # A modem left in a voice data state (by a crash, or by the fault being recovered
+        # from) takes no AT command: leave +VRX (DLE !), +VTR (DLE ^) and +VTX (DLE ETX),
+        # end any partial command line, and drop what it answers to that.
+        self._write(mp.DLE_RX_ABORT + mp.DLE_DUPLEX_END + mp.DLE_ETX + b"\r")
+        await asyncio.sleep(BREAK_S)
+        self._ser.reset_input_buffer()
         await self._command("ATZ")
         await self._command("ATE0")
         await self._command("ATV1")
@@ -450,7 +459,9 @@ class ModemBoard(BoardBase):
 
     @property
     def _hangup_codes(self):
-        return self._hangup_on if self._hangup_on is not None else self.profile.hangup_events
+        if self._hangup_on is not None:
+            return self._hangup_on
+        return self.profile.hangup_events if self.profile is not None else mp.HANGUP_CODES
 
     # --- AT protocol (board loop) -----------------------------------------------------------------
 
@@ -670,14 +681,16 @@ class ModemBoard(BoardBase):
             self.stats.rx_dropped += fill - RX_PREFILL
             ring.read(fill - RX_PREFILL)
             fill = RX_PREFILL
+        if self._rx_primed and fill < self.tick_samples:
+            # Late audio: a tick of silence now, and the margin is built up again (the
+            # samples waiting are kept, so nothing received is lost).
+            self.stats.rx_underruns += 1
+            self._rx_primed = False
         if not self._rx_primed and fill < RX_PREFILL:
             rx[0] = 0
             return
         self._rx_primed = True
-        if fill < self.tick_samples:
-            self.stats.rx_underruns += 1
-            self._rx_primed = False
-        rx[0] = ring.read(self.tick_samples, pad=True)
+        rx[0] = ring.read(self.tick_samples)
 
     def _transmit(self, tx):
         if not self._in_service:
@@ -827,7 +840,6 @@ class ModemBoard(BoardBase):
             self._write(mp.DLE_CAN)
             await self._data_mode_end("DLE ^", mp.DLE_DUPLEX_END, wait_ok=True)
         self._mode = "command"
-        self._clear_pending()
 
     async def _vts_beep(self, ch, ms=200):
         """A 1 kHz beep of ``ms`` from the modem itself (AT+VTS), as the record cue."""

@@ -388,6 +388,7 @@ class ModemEmulator:
         if body in ("", "&W0", "V1", "+VNH=0", "+VIT=0", "+IFC=2,2") or body.startswith(("+VGT", "+VGR", "+VSD")):
             return "OK"
         if body in ("Z", "Z0"):
+            self._onhook()                  # a reset drops the line
             self._reset_modem()
             return "OK"
         if body in ("E0", "E1"):
