@@ -268,6 +268,7 @@ class ModemEmulator:
         self._playout = bytearray()
         self._ending = False
         self._underrun = False
+        self._fed = False               # audio came since CONNECT (no underrun before that)
         self._tones = []                # int16 arrays +VTS puts on the line
         self._ok_at = None              # when the OK of a +VTS is due
 
@@ -334,6 +335,7 @@ class ModemEmulator:
                 if self._mode in ("vtx", "vtr"):
                     room = int(MAX_PLAYOUT_S * RATE) - len(self._playout)
                     self._playout += value[:max(0, room)]
+                    self._fed = True
                 continue
             self._dte_code(value)
 
@@ -437,7 +439,7 @@ class ModemEmulator:
             self._mode = body[1:].lower()
             self._decoder.reset()
             self._playout.clear()
-            self._ending = self._underrun = False
+            self._ending = self._underrun = self._fed = False
             return "CONNECT"
         if body.startswith("+VTS="):
             tone = self._vts(body[5:])
@@ -536,7 +538,7 @@ class ModemEmulator:
                 self._ending = False
                 self._mode = "command"
                 self._reply("OK")
-            elif len(take) < n and not self._underrun:
+            elif len(take) < n and not self._underrun and self._fed:
                 self._underrun = True
                 self.underruns += 1
                 self._send_dle(mp.TX_UNDERRUN_CODE)
