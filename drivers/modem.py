@@ -44,6 +44,7 @@ service (a recording in progress ends with what it had, the file stays valid), a
 reopens and re-initialises the modem with exponential backoff until it answers again.
 """
 import asyncio
+import collections
 import dataclasses
 import logging
 import re
@@ -66,7 +67,7 @@ BAUD = 115200               # 8000 B/s * 10 bits needs 115200 on RS-232 (telepho
 RX_RING = 1 << 14           # 2 s of received samples between the reader and the tick
 RX_PREFILL = 480            # samples waiting before rx flows: 2 ticks of jitter margin after a read
 RX_MAX_LAG = 1600           # beyond 200 ms of backlog the oldest received audio is dropped
-TX_PREFILL_S = 0.06         # silence written on CONNECT: the modem's margin against tick jitter
+TX_PREFILL_S = 0.12         # silence written on CONNECT: the modem's margin against tick jitter
 TX_MAX_PENDING_S = 2.0      # transmit audio held while the modem changes mode (then dropped)
 DEDUP_S = 0.25              # a key reported by the modem and by our receiver within this is one
 CID_SETTLE_S = 0.3          # caller-ID lines closer than this belong to one delivery
@@ -171,6 +172,7 @@ class _Reader(threading.Thread):
         self.expect_audio = False
         self.stopping = False
         self.last_byte = time.monotonic()
+        self.rx_pos = 0                 # samples put into the ring so far
         self._running = True
         self._audio = False
         self._decoder = mp.DleDecoder(sub=True)
@@ -215,7 +217,8 @@ class _Reader(threading.Thread):
                     self._post(self.board._data_end)
                 else:
                     self._flush_tail()
-                    self._post(self.board._dle_event, value)
+                    # Where in the audio it happened, so the board can keep it in step.
+                    self._post(self.board._dle_event, value, self.rx_pos if self._audio else None)
                 continue
             rest = value
             while rest:
@@ -263,7 +266,7 @@ class _Reader(threading.Thread):
 
     def _samples(self, data):
         if data:
-            self.ring.write(mp.decode(self.codec, data))
+            self.rx_pos += self.ring.write(mp.decode(self.codec, data))
 
 
 @dataclasses.dataclass
@@ -327,6 +330,7 @@ class ModemBoard(BoardBase):
         self._cid_timer = None
         self._last_ring = None
         self._in_service = False
+        self._held = collections.deque()    # (rx position, DLE code) waiting for their audio
 
     @property
     def duplex(self):
@@ -544,7 +548,20 @@ class ModemBoard(BoardBase):
             self._data_ended.set_result(None)
         self._mode = "command" if self._mode in ("vrx", "vtr") else self._mode
 
-    def _dle_event(self, code):
+    def _dle_event(self, code, pos=None):
+        if pos is not None and self._mode in ("vrx", "vtr") and code not in self._hangup_codes:
+            # A key report arrives ahead of the audio it was heard in (the audio waits in
+            # the jitter margin): hold it until the tick reaches that audio, so a key that
+            # ends a recording does not cut what was said before it.
+            self._held.append((pos, code))
+            return
+        self._handle_dle(code)
+
+    def _release_held(self, upto=None):
+        while self._held and (upto is None or self._held[0][0] <= upto):
+            self._handle_dle(self._held.popleft()[1])
+
+    def _handle_dle(self, code):
         ch = self.channels[0]
         if code in mp.DTMF_CODES:
             if self._shield_digit is not None:
@@ -674,6 +691,7 @@ class ModemBoard(BoardBase):
         if self._mode not in ("vrx", "vtr"):
             if fill:
                 ring.read()                             # stale audio from before a mode change
+            self._release_held()
             self._rx_primed = False
             rx[0] = 0
             return
@@ -691,6 +709,7 @@ class ModemBoard(BoardBase):
             return
         self._rx_primed = True
         rx[0] = ring.read(self.tick_samples)
+        self._release_held(ring.stats["read"])
 
     def _transmit(self, tx):
         if not self._in_service:
