@@ -9,7 +9,7 @@ setup(
     packages=find_packages(include=["voiceboard", "voiceboard.*", "drivers", "drivers.*", "ivr", "ivr.*"]),
     package_data={"voiceboard": ["data/*"]},
     setup_requires=["cffi>=1.15"],
-    install_requires=["cffi>=1.15", "numpy>=1.24", "PyYAML>=6"],
+    install_requires=["cffi>=1.15", "numpy>=1.24", "PyYAML>=6", "pyserial>=3.5"],
     cffi_modules=["native/build_native.py:ffibuilder"],
     entry_points={"console_scripts": ["voiceboard = voiceboard.cli:main"]},
     zip_safe=False,
