@@ -62,6 +62,7 @@ from voiceboard.states import ChannelState
 
 log = logging.getLogger("voiceboard.modem")
 
+HANGUP = "ATH0"             # hang up (telephony.md §7.1, §7.3)
 AT_TIMEOUT_S = 3.0          # callattendant: 3 s serial timeouts (telephony.md §7.3)
 BAUD = 115200               # 8000 B/s * 10 bits needs 115200 on RS-232 (telephony.md §7.3)
 RX_RING = 1 << 14           # 2 s of received samples between the reader and the tick
@@ -378,7 +379,7 @@ class ModemBoard(BoardBase):
             try:
                 await asyncio.wait_for(self._to_command_mode(), self.at_timeout)
                 if self._hook:
-                    await self._command(self._hangup_command())
+                    await self._command(HANGUP)
             except (BoardError, OSError, serial.SerialException, TimeoutError) as exc:
                 log.warning("modem %s: could not hang up on close: %s", self.port, exc)
         self._stop_serial()
@@ -457,9 +458,6 @@ class ModemBoard(BoardBase):
         await self._command(prof.silence_setting)
         log.info("modem %s: %s (ATI0 %s), format %s, %s duplex", self.port, prof.description,
                  self.product, self.format.vsm, "full" if self.duplex else "half")
-
-    def _hangup_command(self):
-        return "ATH0"
 
     @property
     def _hangup_codes(self):
@@ -807,7 +805,7 @@ class ModemBoard(BoardBase):
                 await self._command("AT+VLS=1", final=("OK", "VCON"))
                 self._hook = True
             elif self._hook and not self._want_hook:
-                await self._command(self._hangup_command())
+                await self._command(HANGUP)
                 self._hook = False
             elif self._hook and self._beeps:
                 ms, future = self._beeps.pop(0)

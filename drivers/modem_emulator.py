@@ -26,6 +26,7 @@ every doubled 0x10 is written in two pieces, apart in time), :meth:`mute` (the m
 answering), :meth:`unplug` / :meth:`replug` (the device disappears and comes back at the same
 ``link`` path, as a udev by-id link does).
 """
+import asyncio
 import logging
 import os
 import re
@@ -37,7 +38,7 @@ import tty
 import numpy as np
 
 from drivers import modem_profiles as mp
-from voiceboard import dsp
+from voiceboard import callerid, dsp
 
 log = logging.getLogger("voiceboard.modem_emulator")
 
@@ -173,7 +174,6 @@ class ModemEmulator:
     async def call(self, caller_id=None, max_rings=10):
         """Ring the modem (caller ID lines after the first RING if +VCID is on); True once the
         DTE goes off-hook, False after ``max_rings`` unanswered rings."""
-        import asyncio
         with self._lock:
             if self._caller or self._ringing:
                 raise RuntimeError("modem emulator: call() while a call is in progress")
@@ -186,7 +186,6 @@ class ModemEmulator:
 
     async def press(self, digits, inband=True, on_ms=80, off_ms=80, level_dbm0=-10.0):
         """Press keys: DTMF audio (``inband``) or the modem's DLE digit reports."""
-        import asyncio
         if inband:
             await self.send(dsp.dtmf_samples(digits, level_dbm0=level_dbm0, on_ms=on_ms, off_ms=off_ms))
             return
@@ -211,7 +210,6 @@ class ModemEmulator:
 
     async def send(self, samples):
         """Caller audio (int16 at 8 kHz) onto the line; returns when it has all been sent."""
-        import asyncio
         arr = np.asarray(samples, dtype=np.int16).copy()
         with self._lock:
             if not self._caller:
@@ -225,7 +223,6 @@ class ModemEmulator:
 
     async def listen(self, seconds):
         """What the modem put on the line (played audio, +VTS tones, silence) for ``seconds``."""
-        import asyncio
         with self._lock:
             self._heard = []
         await asyncio.sleep(seconds)
@@ -514,7 +511,6 @@ class ModemEmulator:
             self._send_cid()
 
     def _send_cid(self):
-        from voiceboard import callerid
         cid = self._cid
         if self._vcid == 2:
             # Raw: the message bytes after the channel seizure, in hex (telephony.md §7.1).
