@@ -51,6 +51,7 @@ import re
 import threading
 import time
 
+import numpy as np
 import serial
 
 from drivers import modem_profiles as mp
@@ -837,7 +838,7 @@ class ModemBoard(BoardBase):
             self._clear_pending()
             self._tx_written = 0
             self._tx_since = self._loop.time()
-            self._send_audio(mp.encode(self.format.codec, [0] * prefill) + backlog, prefill + samples)
+            self._send_audio(mp.encode(self.format.codec, np.zeros(prefill, dtype=np.int16)) + backlog, prefill + samples)
 
     async def _to_command_mode(self):
         mode = self._mode
@@ -845,6 +846,9 @@ class ModemBoard(BoardBase):
             return
         reader = self._reader
         if mode == "vtx":
+            if not self._want_hook:
+                self._write(mp.DLE_CAN)                 # hanging up: what it holds is moot
+                self._tx_written = 0
             # DLE ETX: the modem plays what it holds, then OK (telephony.md §7.2).
             left = self._tx_written / dsp.SAMPLE_RATE - (self._loop.time() - self._tx_since)
             await self._command("DLE ETX", raw=self.profile.end_play,

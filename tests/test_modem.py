@@ -235,6 +235,22 @@ def test_far_end_hangup(profile, signal):
     run(t, profile)
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_local_hangup_while_playing_drops_the_modem_buffer_and_goes_on_hook(profile):
+    async def t(board, emu):
+        ch = await answered(board, emu)
+        play = asyncio.ensure_future(ch.play(tone(3.0, 600.0)))
+        await until(lambda: emu.mode in ("vtx", "vtr"))
+        await asyncio.sleep(0.3)
+        await ch.hangup()
+        assert (await play).reason == "hangup"
+        t0 = time.monotonic()
+        await until(lambda: not emu.offhook, timeout=1.0)
+        assert time.monotonic() - t0 < 0.1                   # DLE CAN: no waiting for the buffer
+        assert emu.commands[-1] == "ATH0"
+    run(t, profile)
+
+
 # --- faults ----------------------------------------------------------------------------------------
 
 def test_garbage_on_the_serial_line_is_ignored(rng):
