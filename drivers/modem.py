@@ -75,6 +75,7 @@ DEDUP_S = 0.25              # a key reported by the modem and by our receiver wi
 CID_SETTLE_S = 0.3          # caller-ID lines closer than this belong to one delivery
 BREAK_S = 0.1               # time for a modem to leave a data state before ATZ
 RX_STALL_S = 1.0            # no byte at all for this long in +VRX/+VTR: the modem is gone
+MAX_LINE = 256              # longest text line kept (longer ones are garbage)
 FINAL = ("OK", "ERROR", "CONNECT", "VCON", "NO CARRIER", "BUSY", "NO DIALTONE", "NO ANSWER")
 _CID_LINE = re.compile(r"^(DATE|TIME|NMBR|NAME|MESG)\s*=\s*(.*)$")
 _HEX_LINE = re.compile(r"^[0-9A-Fa-f]{8,}$")
@@ -228,21 +229,29 @@ class _Reader(threading.Thread):
 
     def _text_bytes(self, data):
         """Lines of text; returns the bytes after a CONNECT that starts the audio."""
-        for i, byte in enumerate(data):
-            if byte == 0x0A:
-                line = self._line.decode("ascii", errors="replace").strip()
-                self._line.clear()
-                if not line:
-                    continue
-                self._post(self.board._text_line, line)
-                if line == "CONNECT" and self.expect_audio:
-                    self.expect_audio = False
-                    self._audio = True
-                    self._tail = b""
-                    return data[i + 1:]
-            elif byte != 0x0D and len(self._line) < 256:     # garbage never grows without bound
-                self._line.append(byte)
-        return b""
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                self._add_text(data[start:])
+                return b""
+            self._add_text(data[start:end])
+            start = end + 1
+            line = self._line.decode("ascii", errors="replace").strip()
+            self._line.clear()
+            if not line:
+                continue
+            self._post(self.board._text_line, line)
+            if line == "CONNECT" and self.expect_audio:
+                self.expect_audio = False
+                self._audio = True
+                self._tail = b""
+                return data[start:]
+
+    def _add_text(self, chunk):
+        room = MAX_LINE - len(self._line)           # garbage never grows a line without bound
+        if room > 0:
+            self._line += chunk.replace(b"\r", b"")[:room]
 
     def _audio_bytes(self, data):
         """Audio; while stopping, an OK in the stream ends it (Conexant after DLE !)."""
@@ -277,7 +286,7 @@ class ModemStats:
     tx_underruns: int = 0           # DLE u reports: our audio came late
     rx_overruns: int = 0            # DLE o reports
     rx_dropped: int = 0             # received samples dropped to bound the latency
-    tx_dropped: int = 0             # transmit bytes dropped while the modem was not ready
+    tx_dropped: int = 0             # transmit samples dropped while the modem was not ready
     faults: int = 0                 # times the line went out of service
     recoveries: int = 0
 

@@ -21,8 +21,9 @@ Keys pressed with ``inband=False`` are only reported as DLE events (the caller's
 carries nothing); with ``inband=True`` they are only audio (as when the modem's detector is
 off). A real modem usually does both; the driver copes with either and with both.
 
-Faults for tests: :meth:`noise` (garbage bytes), ``split_dle=True`` (every DLE pair and
-every doubled 0x10 is written in two pieces, apart in time), :meth:`mute` (the modem stops
+Faults for tests: :meth:`noise` (garbage bytes), ``split_dle=True`` (every DLE pair, the
+first doubled 0x10 of each audio step and every result line are written in two pieces,
+apart in time), :meth:`mute` (the modem stops
 answering), :meth:`unplug` / :meth:`replug` (the device disappears and comes back at the same
 ``link`` path, as a udev by-id link does).
 """
@@ -64,7 +65,7 @@ class ModemEmulator:
     cid_delay : float
         Seconds after the first RING when the caller-ID lines come.
     split_dle : bool
-        Write DLE pairs in two pieces (a DLE sequence split across reads).
+        Write DLE pairs, doubled 0x10s and result lines in two pieces (split across reads).
     """
 
     def __init__(self, profile="conexant", link=None, ring_period=5.0, cid_delay=0.5, split_dle=False):
@@ -305,21 +306,29 @@ class ModemEmulator:
             written = 0
         self.dropped += len(data) - written
 
+    def _write_split(self, data, cut):
+        """Write data in two pieces, SPLIT_GAP_S apart, so the DTE reads them separately."""
+        self._write(data[:cut])
+        self._lock.release()
+        try:
+            time.sleep(SPLIT_GAP_S)
+        finally:
+            self._lock.acquire()
+        self._write(data[cut:])
+
     def _send_dle(self, code):
         pair = bytes([mp.DLE, ord(code)])
         if self.split_dle:
-            self._write(pair[:1])
-            self._lock.release()
-            try:
-                time.sleep(SPLIT_GAP_S)
-            finally:
-                self._lock.acquire()
-            self._write(pair[1:])
+            self._write_split(pair, 1)
         else:
             self._write(pair)
 
     def _reply(self, text):
-        self._write(f"\r\n{text}\r\n".encode())
+        data = f"\r\n{text}\r\n".encode()
+        if self.split_dle:
+            self._write_split(data, len(data) // 2)     # e.g. an OK ending +VRX, cut in two
+        else:
+            self._write(data)
 
     # --- DTE -> modem ---------------------------------------------------------------------------
 
@@ -573,14 +582,8 @@ class ModemEmulator:
         if got < n:
             parts.append(np.zeros(n - got, dtype=np.int16))
         data = mp.dle_escape(mp.encode(self._codec, np.concatenate(parts)))
-        if self.split_dle:
-            cut = data.find(b"\x10")
-            if cut >= 0:
-                self._write(data[:cut + 1])
-                self._lock.release()
-                try:
-                    time.sleep(SPLIT_GAP_S)
-                finally:
-                    self._lock.acquire()
-                data = data[cut + 1:]
-        self._write(data)
+        cut = data.find(b"\x10") if self.split_dle else -1
+        if cut >= 0:
+            self._write_split(data, cut + 1)
+        else:
+            self._write(data)
