@@ -221,7 +221,7 @@ def test_record_with_a_modem_beep(profile, tmp_path):
 
 # --- far-end hangup --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("profile,signal", [("conexant", "l"), ("usr", "b"), ("usr", "l")])
+@pytest.mark.parametrize("profile,signal", [("conexant", "l"), ("usr", "b")])
 def test_far_end_hangup(profile, signal):
     async def t(board, emu):
         ch = await answered(board, emu)
