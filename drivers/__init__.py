@@ -54,7 +54,7 @@ def backends():
     return found
 
 
-SCHEMES = ["emu", "sound"]
+SCHEMES = ["emu", "sound", "modem"]
 
 
 def option(options, name, convert, default, url):

@@ -9,7 +9,7 @@ import sys
 
 from voiceboard.errors import VoiceBoardError
 
-COMMANDS = ["dtmf", "tone", "cid", "board", "e1", "sound"]
+COMMANDS = ["dtmf", "tone", "cid", "board", "e1", "sound", "modem"]
 
 
 def build_parser():
