@@ -215,7 +215,9 @@ def test_device_disappears_mid_call_and_comes_back(pulse, rng, caplog):
         return lost_after, back_after, r.digits, board.losses
     with caplog.at_level("WARNING", logger="voiceboard.sound"):
         lost_after, back_after, digits, losses = run(t)
-    assert lost_after < 1.0 and back_after < 1.0 + 1.0 + 5.0
+    # Seconds of wall time on a 2-core machine running the suite on both cores: detection
+    # takes one missed callback period (0.5 s) when idle, more when the server is slow to die.
+    assert lost_after < 3.0 and back_after < 3.0 + 1.0 + 5.0
     assert digits == "73" and losses == 1
     lines = [r.getMessage() for r in caplog.records if r.name == "voiceboard.sound"]
     assert sum("device lost" in line for line in lines) == 1
