@@ -5,6 +5,10 @@ channel number it returns the object at the other end of that line, with the cor
 ``call()`` (offer a call to the board; returns once answered), ``press(digits, ...)``,
 ``send(samples)``, ``listen(seconds)`` and ``hangup()``. drivers.linesim.ExchangePort is the
 model. Tests run on virtual time unless the backend needs the wall clock (REAL_TIME).
+
+Backends here: the emulated analog board (two configurations), the emulated E1 span, a sound
+card in a private PulseAudio loop, and a voice modem on the pty emulator (both chipset
+profiles) -- each through its real stack.
 """
 import asyncio
 
@@ -34,18 +38,79 @@ class _E1Caller:
         return getattr(self.port, name)
 
 
+class _SoundCaller:
+    """The far end of a sound card in the PulseAudio loop (tests/pulse.py): the caller's voice
+    and keys are pacat processes playing into the null sink, what the board plays comes back
+    through the sink's monitor, and a call is offered and ended by the board's own offer() /
+    release() (a sound card has no signalling)."""
+
+    def __init__(self, board, n):
+        self.board, self.n = board, n
+
+    async def call(self):
+        ch = self.board.channel(self.n)
+        if ch.state is ChannelState.IDLE:
+            self.board.offer(self.n)
+        while ch.state is not ChannelState.CONNECTED:
+            await asyncio.sleep(0.02)
+        return True
+
+    async def send(self, samples):
+        import subprocess
+        proc = await asyncio.create_subprocess_exec(
+            "pacat", "--playback", "--raw", "--format=s16le", "--rate=8000", "--channels=1",
+            "--latency-msec=20", stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        await proc.communicate(np.asarray(samples, dtype="<i2").tobytes())
+
+    async def press(self, digits, on_ms=80, off_ms=80):
+        await self.send(dsp.dtmf_samples(digits, on_ms=on_ms, off_ms=off_ms))
+
+    async def listen(self, seconds):
+        self.board.tap_start(self.n)
+        await asyncio.sleep(seconds)
+        heard = self.board.tap_take(self.n)
+        self.board.tap_stop(self.n)
+        return heard
+
+    async def hangup(self):
+        self.board.release(self.n)
+
+
 FAR_ENDS = {
     "emu://analog?ports=2": lambda board, n: board.exchange.ports[n],
     "emu://analog?ports=2&dtmf_mode=strict&disconnect=busy": lambda board, n: board.exchange.ports[n],
     "emu://e1?spans=1&max_dnis=5": lambda board, n: _E1Caller(board.exchange.ports[n]),
+    "sound://pulse?offer=manual": _SoundCaller,
+    # The pty modem emulator (drivers/modem_emulator.py); {port} is its pty's path.
+    "modem://{port}?profile=conexant": lambda board, n: board.far_end,
+    "modem://{port}?profile=usr": lambda board, n: board.far_end,
 }
-REAL_TIME = set()
+REAL_TIME = {"sound://pulse?offer=manual", "modem://{port}?profile=conexant", "modem://{port}?profile=usr"}
 
 BACKENDS = pytest.mark.parametrize("url", list(FAR_ENDS))
 
 
+@pytest.fixture(autouse=True)
+def _sound_loop(request, tmp_path_factory):
+    """A private PulseAudio server with a null sink for the sound:// case."""
+    url = request.node.callspec.params.get("url", "") if hasattr(request.node, "callspec") else ""
+    if not url.startswith("sound://"):
+        yield
+        return
+    from pulse import PulseServer
+    with PulseServer(tmp_path_factory.mktemp("pulse")):
+        yield
+
+
 def run(url, test):
     async def main():
+        if url.startswith("modem://"):
+            from drivers.modem_emulator import ModemEmulator
+            profile = url.rsplit("=", 1)[1]
+            with ModemEmulator(profile, ring_period=0.4, cid_delay=0.1) as emulator:
+                async with drivers.open_board(url.format(port=emulator.port)) as board:
+                    board.far_end = emulator
+                    return await asyncio.wait_for(test(board, lambda n: FAR_ENDS[url](board, n)), 30)
         async with drivers.open_board(url) as board:
             return await asyncio.wait_for(test(board, lambda n: FAR_ENDS[url](board, n)), 120)
     return clock.run(main(), virtual=url not in REAL_TIME)
