@@ -219,3 +219,63 @@ def test_operations_refused_outside_a_call(url):
             with pytest.raises(ChannelStateError):
                 await op()
     run(url, t)
+
+
+# --- a flow on every backend -------------------------------------------------------------------
+
+MENU_FLOW = """\
+flow: contract
+lang: en
+languages: [en]
+prompts:
+  menu: "For cards press 2."
+  cards: "To report a lost card press 1."
+  lost: "Your card is blocked."
+nodes:
+  menu:
+    type: menu
+    greeting: menu
+    choices: {"2": cards}
+    on_noinput_exhausted: done
+    on_nomatch_exhausted: done
+  cards:
+    type: menu
+    greeting: cards
+    choices: {"1": lost}
+    on_noinput_exhausted: done
+    on_nomatch_exhausted: done
+  lost:
+    type: play
+    prompts: [lost]
+    next: done
+  done:
+    type: hangup
+"""
+
+
+@BACKENDS
+def test_a_flow_runs_on_the_backend(url, tmp_path):
+    """The IVR runtime on this backend: a two-level menu walked with real keys."""
+    from ivr import loader, simulator
+    from ivr.interpreter import Interpreter
+
+    path = tmp_path / "contract.yaml"
+    path.write_text(MENU_FLOW)
+    flow = loader.load(str(path), capabilities=None)
+
+    async def t(board, far):
+        ch, caller = await connect(board, far)
+
+        async def keys():
+            # Each key after its prompt has played (TonePrompts: 0.1 s per character), so a
+            # half-duplex modem, deaf while it plays, hears them too.
+            for key, after in (("2", 2.5), ("1", 3.8)):
+                await asyncio.sleep(after)
+                await caller.press(key)
+
+        asyncio.ensure_future(keys())
+        record = await Interpreter(flow, simulator.TonePrompts(flow).load).run(ch)
+        return record["path"], [k["keys"] for k in record["keys"]]
+
+    path_taken, keys = run(url, t)
+    assert path_taken[:4] == ["menu", "cards", "lost", "done"] and keys == ["2", "1"]
