@@ -1382,7 +1382,7 @@ def r2mf_freqs(direction, signal):
     return f1[0], f2[0]
 
 
-class R2MFGenerator:
+class R2MFGenerator(_NativeObject):
     """MFC-R2 tone generator for one channel and direction (native/include/vb/r2mf.h).
 
     Parameters
@@ -1392,7 +1392,7 @@ class R2MFGenerator:
         Level of each tone (default -11 dBm0, spandsp/openr2; ⚠ DAHDI's cn zone uses -8).
     """
 
-    _state = _ffi.NULL
+    _what = "R2MFGenerator"
 
     def __init__(self, direction, level_dbm0=-11.0):
         d = _r2mf_direction(direction, "R2MFGenerator")
@@ -1401,22 +1401,6 @@ class R2MFGenerator:
             raise ValueError(f"R2MFGenerator: level_dbm0 must be -50 to -3, got {level_dbm0!r}")
         self._state = _ffi.gc(state, _lib.vb_r2mf_tx_free)
         self.direction = direction
-
-    def close(self):
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("R2MFGenerator is closed")
-        return self._state
 
     def put(self, signal):
         """Send signal 1-15 from the next sample on, or 0 to stop."""
@@ -1436,7 +1420,7 @@ class R2MFGenerator:
         return out
 
 
-class R2MFDetector:
+class R2MFDetector(_NativeObject):
     """MFC-R2 signal receiver for one channel and direction (native/include/vb/r2mf.h).
 
     Parameters
@@ -1447,7 +1431,7 @@ class R2MFDetector:
         min_level_dbm0 (-36.5), twist_db (7), relative_peak_db (11), block_size (133).
     """
 
-    _state = _ffi.NULL
+    _what = "R2MFDetector"
 
     def __init__(self, direction, **params):
         d = _r2mf_direction(direction, "R2MFDetector")
@@ -1463,22 +1447,6 @@ class R2MFDetector:
             raise ValueError(f"R2MFDetector: parameters out of range: {params}")
         self._state = _ffi.gc(state, _lib.vb_r2mf_rx_free)
         self.direction = direction
-
-    def close(self):
-        if self._state != _ffi.NULL:
-            _ffi.release(self._state)
-            self._state = _ffi.NULL
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _live(self):
-        if self._state == _ffi.NULL:
-            raise ValueError("R2MFDetector is closed")
-        return self._state
 
     def feed(self, samples):
         """Process 8 kHz linear samples; return the signal present now (0 for none)."""
