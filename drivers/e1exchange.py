@@ -17,13 +17,10 @@ import enum
 import numpy as np
 
 from drivers import e1line
+from drivers.subscriber import CallEnded, Subscriber  # noqa: F401  (CallEnded: part of this API)
 from voiceboard import dsp
 
 CHANNELS = e1line.CHANNELS
-
-
-class CallEnded(Exception):
-    """The board ended the call while a caller was waiting for something."""
 
 
 class PortState(enum.Enum):
@@ -43,21 +40,19 @@ class Destination:
     greeting: object = None
 
 
-class E1ExchangePort:
+class E1ExchangePort(Subscriber):
     """One channel of the exchange, and the API a simulated person uses on it."""
 
+    IDLE = PortState.IDLE
+    CONNECTED = PortState.CONNECTED
+    LABEL = "E1 port"
+
     def __init__(self, exchange, number):
-        self.exchange = exchange
-        self.number = number                    # 0-based over all spans
+        super().__init__(exchange, number)      # number: 0-based over all spans
         self.span = number // CHANNELS
-        self.state = PortState.IDLE
-        self.heard = []
         self.dialled = ""                       # DNIS of the board's last outgoing call
         self.calling_ani = ""
         self._result = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._prompt_waiters = {}
         self._answer_at = None
         self._greeting = None
 
@@ -83,63 +78,6 @@ class E1ExchangePort:
         self._set(PortState.CALLING)
         return await asyncio.wait_for(self._result, timeout)
 
-    async def press(self, digits, level_dbm0=-10.0, twist_db=0.0, on_ms=80, off_ms=80, noise_dbm0=None):
-        """Press keys: DTMF audio into the bearer (A-law on the span); waits until sent."""
-        audio = dsp.dtmf_samples(digits, level_dbm0=level_dbm0, twist_db=twist_db, on_ms=on_ms, off_ms=off_ms)
-        await self.send(audio, noise_dbm0=noise_dbm0)
-
-    async def send(self, samples, noise_dbm0=None):
-        """Send audio (int16 at 8 kHz, or a WAV path) to the board; waits until it is out."""
-        self._require_connected("send")
-        if not isinstance(samples, np.ndarray):
-            from voiceboard.audio import read_audio
-            samples, _ = read_audio(samples)
-        if noise_dbm0 is not None:
-            noise = self.exchange.rng.standard_normal(samples.size) * 16141.0 * 10 ** (noise_dbm0 / 20)
-            samples = np.clip(np.round(samples + noise), -32768, 32767).astype(np.int16)
-        done = asyncio.get_running_loop().create_future()
-        pid = self.exchange.engine.play(self.number, samples)
-        self._prompt_waiters[pid] = done
-        await self._until(done)
-
-    async def listen(self, seconds):
-        """Hear the board for ``seconds``; return what was heard (int16)."""
-        self._require_connected("listen")
-        engine = self.exchange.engine
-        engine.take_recording(self.number)
-        engine.start_record(self.number, int((seconds + 1) * dsp.SAMPLE_RATE))
-        try:
-            await self._until(asyncio.ensure_future(asyncio.sleep(seconds)), allow_end=True)
-        finally:
-            engine.stop_record(self.number)
-        heard = engine.take_recording(self.number)
-        self.heard.append(heard)
-        return heard
-
-    async def wait_for(self, kinds=("silence",), timeout=30.0, **cpd_options):
-        """Listen until the call-progress detector reports one of ``kinds``; that name, or
-        None on timeout."""
-        self._require_connected("wait_for")
-        detector = dsp.CallProgressDetector(self.exchange.region, **cpd_options)
-        engine = self.exchange.engine
-        engine.take_recording(self.number)
-        engine.start_record(self.number, int(2 * dsp.SAMPLE_RATE))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        try:
-            while loop.time() < deadline:
-                await self._until(asyncio.ensure_future(asyncio.sleep(self.exchange.tick_s)), allow_end=True)
-                for ev in detector.feed(engine.take_recording(self.number)):
-                    name = ev.tone if ev.kind == "tone" else ev.kind
-                    if name in kinds:
-                        return name
-                if self.state is not PortState.CONNECTED:
-                    raise CallEnded(f"E1 port {self.number}: the board hung up")
-            return None
-        finally:
-            engine.stop_record(self.number)
-            detector.close()
-
     async def hangup(self):
         """Hang up: clear-forward (our call) or clear-back (the board's call)."""
         if self.state in (PortState.CONNECTED, PortState.CALLING, PortState.INCOMING):
@@ -147,33 +85,7 @@ class E1ExchangePort:
             self.sm.hangup(asyncio.get_running_loop().time())
             self._set(PortState.CLEARING)
 
-    async def wait_idle(self, timeout=None):
-        """Wait until the line is idle again (released both ways)."""
-        await asyncio.wait_for(self._idle.wait(), timeout)
-
     # --- helpers --------------------------------------------------------------------------------
-
-    def _require_connected(self, what):
-        if self.state is not PortState.CONNECTED:
-            raise CallEnded(f"E1 port {self.number}: {what}() on a line that is {self.state.value}")
-
-    async def _until(self, awaitable, allow_end=False):
-        idle = asyncio.ensure_future(self._idle.wait())
-        try:
-            done, _ = await asyncio.wait({awaitable, idle}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            idle.cancel()
-        if awaitable not in done:
-            awaitable.cancel()
-            if not allow_end:
-                raise CallEnded(f"E1 port {self.number}: the board hung up")
-
-    def _set(self, state):
-        self.state = state
-        if state is PortState.IDLE:
-            self._idle.set()
-        else:
-            self._idle.clear()
 
     def _finish(self, value):
         if self._result is not None and not self._result.done():
@@ -213,11 +125,6 @@ class E1ExchangePort:
             self._set(PortState.CONNECTED)
             if self._greeting is not None:
                 self.exchange.engine.play(self.number, self._greeting)
-
-    def _prompt_done(self, prompt):
-        done = self._prompt_waiters.pop(prompt, None)
-        if done is not None and not done.done():
-            done.set_result(None)
 
 
 class E1Exchange:

@@ -22,6 +22,7 @@ import numpy as np
 
 from voiceboard import callerid, dsp, tones
 from drivers.lines import RING_VRMS
+from drivers.subscriber import CallEnded, Subscriber  # noqa: F401  (CallEnded: part of this API)
 
 log = logging.getLogger("voiceboard.linesim")
 
@@ -32,10 +33,6 @@ RING_GONE_S = 8.0           # no ring for this long: the call to the phone was a
 FLASH_MAX_S = 1.25          # longest on-hook break taken as a flash (DAHDI, telephony.md §4.3)
 DISCONNECT_KINDS = ("battery", "busy", "congestion", "battery+busy", "battery+congestion")
 MAX_TONE_SEGMENTS = 32      # segments one generator tone can hold (VB_TONE_MAX_SEGMENTS)
-
-
-class CallEnded(Exception):
-    """The other side hung up while a caller was waiting for something."""
 
 
 class PortState(enum.Enum):
@@ -60,14 +57,14 @@ class Destination:
     greeting: object = None
 
 
-class ExchangePort:
+class ExchangePort(Subscriber):
     """One line of the exchange, and the API a simulated person uses on it."""
 
+    IDLE = PortState.IDLE
+    CONNECTED = PortState.CONNECTED
+
     def __init__(self, exchange, number):
-        self.exchange = exchange
-        self.number = number
-        self.state = PortState.IDLE
-        self.heard = []                 # int16 chunks the board sent while listening
+        super().__init__(exchange, number)
         self.dialled = ""               # digits the board dialled (outbound calls)
         self.dead = False               # out of order: no dial tone, nothing routed
         self.flashes = 0                # hook flashes the board sent during the call
@@ -82,9 +79,6 @@ class ExchangePort:
         self._clear_ticks = 0
         self._route_ticks = 0
         self._destination = None
-        self._idle_event = asyncio.Event()
-        self._idle_event.set()
-        self._prompt_waiters = {}
 
     def __repr__(self):
         return f"<ExchangePort {self.number} {self.state.value}>"
@@ -112,72 +106,6 @@ class ExchangePort:
         self._set(PortState.RINGING)
         return await self._answered
 
-    async def press(self, digits, level_dbm0=-10.0, twist_db=0.0, on_ms=80, off_ms=80,
-                    noise_dbm0=None, codec=None):
-        """Press keys: DTMF audio towards the board, waits until it has been sent."""
-        audio = dsp.dtmf_samples(digits, level_dbm0=level_dbm0, twist_db=twist_db, on_ms=on_ms, off_ms=off_ms)
-        await self.send(audio, noise_dbm0=noise_dbm0, codec=codec)
-
-    async def send(self, samples, noise_dbm0=None, codec=None):
-        """Send audio (int16 at 8 kHz, or a WAV path) to the board and wait until it is out."""
-        self._require_connected("send")
-        if not isinstance(samples, np.ndarray):
-            from voiceboard.audio import read_audio
-            samples, _ = read_audio(samples)
-        if noise_dbm0 is not None:
-            noise = self.exchange.rng.standard_normal(samples.size) * 16141.0 * 10 ** (noise_dbm0 / 20)
-            samples = np.clip(np.round(samples + noise), -32768, 32767).astype(np.int16)
-        if codec == "alaw":
-            samples = dsp.alaw2lin(dsp.lin2alaw(samples))
-        elif codec == "ulaw":
-            samples = dsp.ulaw2lin(dsp.lin2ulaw(samples))
-        done = asyncio.get_running_loop().create_future()
-        pid = self.exchange.engine.play(self.number, samples)
-        self._prompt_waiters[pid] = done
-        await self._until(done)
-
-    async def wait(self, seconds):
-        """Do nothing for ``seconds`` (still on the line)."""
-        await self._until(asyncio.ensure_future(asyncio.sleep(seconds)))
-
-    async def listen(self, seconds):
-        """Hear the board for ``seconds``; return what was heard (int16)."""
-        self._require_connected("listen")
-        engine = self.exchange.engine
-        engine.take_recording(self.number)
-        engine.start_record(self.number, int((seconds + 1) * dsp.SAMPLE_RATE))
-        try:
-            await self._until(asyncio.ensure_future(asyncio.sleep(seconds)), allow_end=True)
-        finally:
-            engine.stop_record(self.number)
-        heard = engine.take_recording(self.number)
-        self.heard.append(heard)
-        return heard
-
-    async def wait_for(self, kinds=("silence",), timeout=30.0, **cpd_options):
-        """Listen until the call-progress detector reports one of ``kinds`` ("silence",
-        "voice", or a tone name such as "busy"); return that name, or None on timeout."""
-        self._require_connected("wait_for")
-        detector = dsp.CallProgressDetector(self.exchange.region.name, **cpd_options)
-        engine = self.exchange.engine
-        engine.take_recording(self.number)
-        engine.start_record(self.number, int(2 * dsp.SAMPLE_RATE))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        try:
-            while loop.time() < deadline:
-                await self._until(asyncio.ensure_future(asyncio.sleep(self.exchange.tick_s)), allow_end=True)
-                for ev in detector.feed(engine.take_recording(self.number)):
-                    name = ev.tone if ev.kind == "tone" else ev.kind
-                    if name in kinds:
-                        return name
-                if self.state is not PortState.CONNECTED:
-                    raise CallEnded(f"port {self.number}: the board hung up")
-            return None
-        finally:
-            engine.stop_record(self.number)
-            detector.close()
-
     async def hangup(self):
         """Hang up: the exchange signals the disconnect to the board (see Exchange)."""
         if self.state in (PortState.RINGING,):
@@ -188,34 +116,7 @@ class ExchangePort:
             self.exchange.engine.stop_play(self.number)
             self._start_clearing()
 
-    async def wait_idle(self, timeout=None):
-        """Wait until the board has cleared the line."""
-        await asyncio.wait_for(self._idle_event.wait(), timeout)
-
-    # --- helpers ----------------------------------------------------------------------------------
-
-    def _require_connected(self, what):
-        if self.state is not PortState.CONNECTED:
-            raise CallEnded(f"port {self.number}: {what}() on a line that is {self.state.value}")
-
-    async def _until(self, awaitable, allow_end=False):
-        """Wait for something, unless the board hangs up first (CallEnded)."""
-        idle = asyncio.ensure_future(self._idle_event.wait())
-        try:
-            done, _ = await asyncio.wait({awaitable, idle}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            idle.cancel()
-        if awaitable not in done:
-            awaitable.cancel()
-            if not allow_end:
-                raise CallEnded(f"port {self.number}: the board hung up")
-
-    def _set(self, state):
-        self.state = state
-        if state is PortState.IDLE:
-            self._idle_event.set()
-        else:
-            self._idle_event.clear()
+    # --- helpers ---------------------------------------------------------------------------------
 
     def _start_clearing(self):
         ex = self.exchange
@@ -349,11 +250,6 @@ class ExchangePort:
         tone = {"answer": "ringback", "no_answer": "ringback", "busy": "busy",
                 "congestion": "congestion", "vacant": "sit"}[dest.outcome]
         self._loop(tone)
-
-    def _prompt_done(self, prompt):
-        done = self._prompt_waiters.pop(prompt, None)
-        if done is not None and not done.done():
-            done.set_result(None)
 
 
 class Phone(ExchangePort):
