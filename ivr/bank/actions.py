@@ -3,7 +3,8 @@
 Importing this module registers ``bank.*`` actions in :data:`ivr.actions.REGISTRY` (the
 daemon's flow route option ``actions: ivr.bank.actions``; ``ivr lint/test --actions
 ivr.bank.actions``). The service API is synchronous, so every call runs on a worker thread
-(``asyncio.to_thread``) and a slow store never stalls the board's tick.
+(``asyncio.to_thread``) and a slow store never stalls the board's tick (in virtual time
+they run inline: see :func:`_call`).
 
 The store is :func:`use`'s service if one was given, else ``open_bank($IVR_BANK_URL)``, else
 the SQLite file ``bank.db`` in the working directory (the ``python -m ivr.bank`` default).
@@ -35,6 +36,7 @@ from ivr.bank import (BankError, CardLocked, InsufficientFunds,
                       InvalidRequest, NotAllowed, NotFound, OverDailyLimit, StaleQuote, WrongPin,
                       idempotency_key, open_bank)
 from ivr.bank.sqlite import CHINA_TZ
+from voiceboard import clock
 
 DEFAULT_URL = "bank.db"         # the same default as python -m ivr.bank (ivr/bank/cli.py)
 # Sessions held at once: far above the ports of any board we drive (E1 = 30 channels); the
@@ -86,6 +88,14 @@ def _keep(session):
 
 
 async def _call(fn, *args):
+    """Run a service call off the loop; in virtual time, on it.
+
+    A virtual-time loop jumps to its next timer whenever nothing is ready, so while a worker
+    thread waited on the store the board's ticks would run virtual seconds ahead and the
+    action's timeout would fire (voiceboard/clock.py). There the call runs inline: time
+    stands still while the bank answers, as if it answered at once."""
+    if isinstance(asyncio.get_running_loop(), clock.VirtualTimeLoop):
+        return fn(*args)
     return await asyncio.to_thread(fn, *args)
 
 
