@@ -196,3 +196,54 @@ def test_quote_expires_while_the_caller_waits(tmp_path):
     finally:
         bank_actions.use(None)
         bank.close()
+
+
+class _Call:
+    """What ivrd hands a handler (ivr/daemon.py Call): only the fields run_flow reads."""
+
+    def __init__(self, program, recordings):
+        self.id = "daemon-call-1"
+        self.program = program
+        self.recordings = recordings
+        self.recording = None
+        self.steps = []
+
+    def step(self, name):
+        self.steps.append(name)
+
+    def keys(self, digits):
+        pass
+
+
+def test_daemon_flow_handler_transfers_to_the_routes_queue(store, tmp_path):
+    """ivrd's flow route with options {actions: ivr.bank.actions, queues: {agents: "8001"}}:
+    0 in the main menu dials the agents' number and bridges the caller."""
+    import drivers
+    from drivers.linesim import Destination
+    from ivr import handlers
+
+    program = handlers.run_flow.prepare(FLOW, {"actions": "ivr.bank.actions", "queues": {"agents": "8001"}})
+    call = _Call(program, str(tmp_path / "rec"))
+
+    async def go():
+        async with drivers.open_board("emu://analog?ports=2") as board:
+            board.exchange.directory["8001"] = Destination("answer", answer_after=1.0)
+            ch, port = board.channel(0), board.exchange.ports[0]
+            ringing = asyncio.ensure_future(port.call(None))
+            while ch.ring_count < 1:
+                await ch.events.get()
+            await ch.answer()
+            await ringing
+            flow = asyncio.ensure_future(handlers.run_flow(ch, call))
+            while "main" not in call.steps:
+                await asyncio.sleep(0.1)
+            await port.wait(2.0)
+            await port.press("0", on_ms=80, off_ms=80)
+            await port.wait(20.0)
+            await port.hangup()
+            return await flow
+
+    outcome = clock.run(go())
+    assert call.steps[:4] == ["welcome", "begin", "main", "agent"]
+    assert "sorry" not in call.steps            # without the queue the transfer node fails
+    assert outcome in ("transferred", "caller_hangup")
