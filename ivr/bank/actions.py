@@ -15,8 +15,9 @@ What the flow gets back:
   flow holds an opaque ``token`` for it (:data:`MAX_SESSIONS` at most; ``bank.logout`` drops it);
 - money in integer minor units, dates as ``YYYY-MM-DD`` strings, rates as decimal strings
   (what ivr/say.py reads);
-- a bank error as an outcome the flow routes (``wrong_pin``, ``locked``, ``insufficient``,
-  ``over_limit``, ``not_allowed``, ``stale``, ``not_found``, ``none``), never an exception.
+- the bank errors an action documents as outcomes the flow routes (``wrong_pin``, ``locked``,
+  ``insufficient``, ``over_limit``, ``not_allowed``, ``stale``, ``not_found``, ``invalid``,
+  ``none``); any other failure stays an exception (outcome ``error``: the flow's error handler).
 
 Money and request actions take the call's reference ``ref`` (``bank.begin``: the daemon's
 call id, else a fresh one) and a step number ``seq`` the flow counts up once per new request:
@@ -35,10 +36,10 @@ from ivr.actions import register
 from ivr.bank import (BankError, CardLocked, InsufficientFunds,
                       InvalidRequest, NotAllowed, NotFound, OverDailyLimit, StaleQuote, WrongPin,
                       idempotency_key, open_bank)
+from ivr.bank.cli import DEFAULT_URL
 from ivr.bank.sqlite import CHINA_TZ
 from voiceboard import clock
 
-DEFAULT_URL = "bank.db"         # the same default as python -m ivr.bank (ivr/bank/cli.py)
 # Sessions held at once: far above the ports of any board we drive (E1 = 30 channels); the
 # oldest goes first should a caller's logout never run.
 MAX_SESSIONS = 4096
