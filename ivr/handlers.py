@@ -78,6 +78,7 @@ echo_digits.options = ECHO_DEFAULTS
 
 FLOW_OPTIONS = {
     "actions": None,            # "package.module" whose import registers the flow's actions
+    "queues": None,             # transfer queue -> number to dial, e.g. {agents: "8001"}
 }
 
 
@@ -91,8 +92,11 @@ def _prepare_flow(flow_path, options):
         raise ValueError("the flow handler needs a flow file (route key 'flow')")
     if options.get("actions"):
         importlib.import_module(options["actions"])
+    queues = options.get("queues") or {}
+    if not isinstance(queues, dict):
+        raise ValueError("option queues: a mapping of queue name to number, e.g. {agents: \"8001\"}")
     flow = loader.load(flow_path)
-    return flow, media.prompt_store(flow_path)
+    return flow, media.prompt_store(flow_path), {str(k): str(v) for k, v in queues.items()}
 
 
 async def run_flow(channel, call):
@@ -103,8 +107,9 @@ async def run_flow(channel, call):
     from ivr import media
     from ivr.interpreter import Interpreter
 
-    flow, store = call.program
-    interp = Interpreter(flow, store.load, sayer=media.sayer, recordings_dir=call.recordings)
+    flow, store, queues = call.program
+    # Without the route's queues a transfer node could not dial anyone (outcome: error).
+    interp = Interpreter(flow, store.load, sayer=media.sayer, queues=queues, recordings_dir=call.recordings)
     record = await interp.run(channel, variables={"call_id": call.id}, observer=call)
     if record["recordings"]:
         call.recording = record["recordings"][-1]["path"]

@@ -25,7 +25,7 @@ import types
 
 DTMF = "0123456789*#ABCD"
 LANGUAGES = ("zh", "en")
-SAY_TYPES = ("number", "digits", "money", "date", "time", "percent")
+SAY_TYPES = ("number", "digits", "money", "date", "time", "percent", "rate")    # ivr/say.py TYPES
 VALIDATORS = ("luhn", "date", "amount")
 RECORD_STATUSES = ("DTMF", "SILENCE", "TIMEOUT", "HANGUP", "ERROR")     # Asterisk RECORD_STATUS
 TRANSFER_OUTCOMES = ("answered", "busy", "no_answer", "failed")
