@@ -219,6 +219,7 @@ class Stats:
         self.lost = collections.Counter()       # reason -> count
         self.digits_sent = 0
         self.latencies = []
+        self.by_step = collections.defaultdict(list)    # "walk/step" -> latencies
         self.expected = collections.defaultdict(list)   # port -> reported keys of its calls, in order
 
     def as_dict(self):
@@ -228,6 +229,9 @@ class Stats:
                 "latency_p50_ms": round(float(np.percentile(lat, 50)) * 1000, 1) if lat.size else None,
                 "latency_p99_ms": round(float(np.percentile(lat, 99)) * 1000, 1) if lat.size else None,
                 "latency_max_ms": round(float(lat.max()) * 1000, 1) if lat.size else None,
+                "latency_by_step_ms": {k: [round(float(np.percentile(v, 50)) * 1000, 1),
+                                           round(float(np.percentile(v, 99)) * 1000, 1), len(v)]
+                                       for k, v in sorted(self.by_step.items())},
                 "expected_keys": {str(k): v for k, v in self.expected.items()}}
 
 
@@ -266,7 +270,7 @@ async def caller(exchange, ear, number, table, stats, pause=(1.0, 4.0), seed=1, 
 
 async def _walk(port, ear, walk, stats):
     n = port.number
-    for step in walk.steps:
+    for i, step in enumerate(walk.steps):
         heard = await ear.until(lambda: ear.playing(n) or port.state is not PortState.CONNECTED, STEP_TIMEOUT_S)
         if not heard or port.state is not PortState.CONNECTED:
             raise CallEnded(f"E1 port {n}: no prompt")
@@ -283,7 +287,9 @@ async def _walk(port, ear, walk, stats):
         stats.digits_sent += len(step.keys)
         if measured is not None:
             try:
-                stats.latencies.append(await asyncio.wait_for(measured, STEP_TIMEOUT_S))
+                latency = await asyncio.wait_for(measured, STEP_TIMEOUT_S)
+                stats.latencies.append(latency)
+                stats.by_step[f"{walk.name}/{i + 1}"].append(latency)
             except asyncio.TimeoutError:
                 ear.cancel(n)
     if walk.end == "hangup":
