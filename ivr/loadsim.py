@@ -215,6 +215,8 @@ class Stats:
 
     def __init__(self):
         self.calls = 0
+        self.active = 0                         # calls in progress
+        self.finishing = False                  # no new calls: the callers end after theirs
         self.completed = 0
         self.lost = collections.Counter()       # reason -> count
         self.digits_sent = 0
@@ -224,7 +226,7 @@ class Stats:
 
     def as_dict(self):
         lat = np.array(self.latencies) if self.latencies else np.zeros(0)
-        return {"calls": self.calls, "completed": self.completed, "lost": dict(self.lost),
+        return {"calls": self.calls, "active": self.active, "completed": self.completed, "lost": dict(self.lost),
                 "digits_sent": self.digits_sent, "latency_samples": int(lat.size),
                 "latency_p50_ms": round(float(np.percentile(lat, 50)) * 1000, 1) if lat.size else None,
                 "latency_p99_ms": round(float(np.percentile(lat, 99)) * 1000, 1) if lat.size else None,
@@ -239,19 +241,23 @@ async def caller(exchange, ear, number, table, stats, pause=(1.0, 4.0), seed=1, 
     """One person on E1 exchange port ``number``, calling again and again along the walks."""
     port = exchange.ports[number]
     rng = random.Random(seed * 1000 + number)
-    while True:
+    while not stats.finishing:
         await asyncio.sleep(rng.uniform(*pause))
+        if stats.finishing:
+            return
         if port.state is not PortState.IDLE:
             await port.wait_idle()
             continue
         walk = table.pick(rng)
         stats.calls += 1
+        stats.active += 1
         try:
             answered = await port.call(table.dnis, f"{ani_prefix}{number:04d}", timeout=ANSWER_TIMEOUT_S)
         except asyncio.TimeoutError:
             answered = "timeout"
         if answered is not True:
             stats.lost[f"not answered: {answered}"] += 1
+            stats.active -= 1
             await port.hangup()
             await port.wait_idle()
             continue
@@ -265,6 +271,7 @@ async def caller(exchange, ear, number, table, stats, pause=(1.0, 4.0), seed=1, 
             ear.cancel(number)
             if port.state is not PortState.IDLE:
                 await port.hangup()
+            stats.active -= 1
             await port.wait_idle()
 
 
@@ -370,6 +377,8 @@ async def _child(args):
     lo, hi = (float(x) for x in args.pause.split(","))
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
+    # SIGUSR1: start no new calls; the report says "finished" once every caller is done.
+    loop.add_signal_handler(signal.SIGUSR1, lambda: setattr(stats, "finishing", True))
     readable = asyncio.Event()
     for p in pipes:
         loop.add_reader(p.sock.fileno(), readable.set)
@@ -378,7 +387,8 @@ async def _child(args):
     def write_report():
         tmp = args.report + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({**stats.as_dict(), "slips": sum(p.slips for p in pipes)}, f)
+            json.dump({**stats.as_dict(), "slips": sum(p.slips for p in pipes),
+                       "finished": all(t.done() for t in tasks)}, f)
         os.replace(tmp, args.report)
 
     async def line():
@@ -403,7 +413,7 @@ async def _child(args):
 
     async def reporter():
         while True:
-            await asyncio.sleep(REPORT_EVERY_S)
+            await asyncio.sleep(1.0 if stats.finishing else REPORT_EVERY_S)
             write_report()
 
     ticker = loop.create_task(line())
