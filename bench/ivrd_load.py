@@ -197,7 +197,7 @@ def main():
     figures = {
         "seconds": args.seconds, "channels": args.spans * 30, "flow": os.path.relpath(args.flow, ROOT),
         "calls_started": callers["calls"], "calls_completed": callers["completed"],
-        "lost_calls": lost, "lost_by_reason": callers["lost"],
+        "lost_calls": lost, "lost_by_reason": callers["lost"], "seizures_refused": callers["refused"],
         "cdr_records": len(rows), "cdr_outcomes": outcomes,
         "digits_sent": callers["digits_sent"], "digits_reported": sum(len(r["keys"] or "") for r in rows),
         "digits_missed": missed, "digits_extra": extra, "calls_with_wrong_keys": wrong,

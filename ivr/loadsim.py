@@ -215,6 +215,7 @@ class Stats:
 
     def __init__(self):
         self.calls = 0
+        self.refused = 0                        # seizures refused: the channel was blocked
         self.active = 0                         # calls in progress
         self.finishing = False                  # no new calls: the callers end after theirs
         self.completed = 0
@@ -226,7 +227,7 @@ class Stats:
 
     def as_dict(self):
         lat = np.array(self.latencies) if self.latencies else np.zeros(0)
-        return {"calls": self.calls, "active": self.active, "completed": self.completed, "lost": dict(self.lost),
+        return {"calls": self.calls, "refused": self.refused, "active": self.active, "completed": self.completed, "lost": dict(self.lost),
                 "digits_sent": self.digits_sent, "latency_samples": int(lat.size),
                 "latency_p50_ms": round(float(np.percentile(lat, 50)) * 1000, 1) if lat.size else None,
                 "latency_p99_ms": round(float(np.percentile(lat, 99)) * 1000, 1) if lat.size else None,
@@ -255,6 +256,12 @@ async def caller(exchange, ear, number, table, stats, pause=(1.0, 4.0), seed=1, 
             answered = await port.call(table.dnis, f"{ani_prefix}{number:04d}", timeout=ANSWER_TIMEOUT_S)
         except asyncio.TimeoutError:
             answered = "timeout"
+        if answered == "blocked":
+            # The trunk is out of service (span not up yet, or in alarm): no call was placed.
+            stats.calls -= 1
+            stats.active -= 1
+            stats.refused += 1
+            continue
         if answered is not True:
             stats.lost[f"not answered: {answered}"] += 1
             stats.active -= 1
