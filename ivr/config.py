@@ -507,10 +507,10 @@ def _cdr_url(c, data):
 
 
 FLOWS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "flows")
-# The flow of ``ivrd --demo`` and bench/ivrd_load.py, its walk table and its actions module.
-DEMO_FLOW = os.path.join(FLOWS, "sample.yaml")
-DEMO_WALKS = os.path.join(FLOWS, "sample_walk.yaml")
-DEMO_ACTIONS = "ivr.demo_actions"
+# The flow of ``ivrd --demo`` and bench/ivrd_load.py, its callers' walk table (in flows/) and
+# the module registering its actions.
+DEMO = ("sample.yaml", "sample_walk.yaml", "ivr.demo_actions")
+DEMO_FLOW, DEMO_WALKS, DEMO_ACTIONS = os.path.join(FLOWS, DEMO[0]), os.path.join(FLOWS, DEMO[1]), DEMO[2]
 
 
 def demo(directory):

@@ -589,7 +589,6 @@ class Daemon:
                   "", "Ctrl-C drains the calls and exits."]
         return "\n".join(lines)
 
-
     def _callers_line(self):
         c = self.callers.as_dict()
         if not c["calls"]:
