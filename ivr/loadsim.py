@@ -146,7 +146,8 @@ class Ear:
 
     def _judge(self, now):
         self.now = now
-        # The exchange's received bearer audio of this tick, all channels at once.
+        # The exchange's received bearer audio of this tick, all channels at once (the
+        # exchange keeps it as _rx for its engine; reading it costs no copy per channel).
         rx = self.exchange._rx.astype(np.float32).reshape(len(self.exchange.ports), -1, WINDOW)
         loud = np.sqrt(np.mean(rx * rx, axis=2)) > QUIET_RMS
         windows = loud.shape[1]
