@@ -161,12 +161,15 @@ def main():
         sim = kids[0]
         t0, cpu0, sim0 = time.monotonic(), cpu_seconds(ivrd.pid), cpu_seconds(sim)
         slips0 = (read_report(report_path) or {}).get("slips", 0)     # the start's slips
+        late0 = total(metrics(http_port), "ivrd_underruns_total")
         end = t0 + args.seconds - WARMUP_S
         while time.monotonic() < end:
             time.sleep(min(30.0, end - time.monotonic()))
             r = read_report(report_path) or {}
+            late = total(metrics(http_port), "ivrd_underruns_total")
             print(f"  {time.monotonic() - t0 + WARMUP_S:6.0f} s: calls {r.get('calls')} completed "
-                  f"{r.get('completed')} active {r.get('active')} lost {r.get('lost')}", flush=True)
+                  f"{r.get('completed')} active {r.get('active')} lost {r.get('lost')} underruns {late:.0f}",
+                  flush=True)
         wall = time.monotonic() - t0
         cpu = cpu_seconds(ivrd.pid) - cpu0
         sim_cpu = cpu_seconds(sim) - sim0
@@ -201,7 +204,7 @@ def main():
         "cdr_records": len(rows), "cdr_outcomes": outcomes,
         "digits_sent": callers["digits_sent"], "digits_reported": sum(len(r["keys"] or "") for r in rows),
         "digits_missed": missed, "digits_extra": extra, "calls_with_wrong_keys": wrong,
-        "underruns": underruns, "tick_errors": tick_errors,
+        "underruns": underruns, "underruns_after_warmup": underruns - late0, "tick_errors": tick_errors,
         "tick_max_lateness_s": total(m, "ivrd_tick_max_lateness_seconds"),
         "dtmf_rejected_short": total(m, "ivrd_dtmf_rejected_short_total"),
         "latency_samples": callers["latency_samples"], "latency_p50_ms": callers["latency_p50_ms"],
