@@ -41,11 +41,6 @@ boards:
     #   digits: [3, 6]          # how many keys a caller presses (uniform), then "#"
     #   caller_id: dtmf         # dtmf (before ring 1), fsk (between ring 1 and 2), none
     #   seed: 1                 # random seed of the callers
-    # On an emu://e1 board the callers dial DNIS/ANI by R2 and walk a flow's menus instead
-    # (ivr/loadsim.py): keys ports, pause, seed and
-    #   walks: sample_walk.yaml # walk table: keys per menu state (docs/ivrd-load.md)
-    #   process: false          # true: exchange and callers in another process (link=socket)
-    #   report: callers.json    # with process: the callers' counts, rewritten every 5 s
 
 # Which call handler answers which call: the first route whose match fits wins. A call no
 # route matches is not answered. match keys (all optional): board (name), ports (ranges
