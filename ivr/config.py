@@ -138,6 +138,17 @@ class Simulate:
 
 
 @dataclasses.dataclass(frozen=True)
+class WalkSimulate:
+    """Simulated callers of an emu://e1 board walking a flow's menus (ivr/loadsim.py)."""
+    ports: tuple
+    walks: str                          # walk table file
+    pause: tuple = (1.0, 4.0)
+    seed: int = 1
+    process: bool = False               # the exchange and callers in another process
+    report: str = None                  # where that process writes its counts (JSON)
+
+
+@dataclasses.dataclass(frozen=True)
 class BoardConfig:
     name: str
     url: str
@@ -352,9 +363,11 @@ def _boards(c, data):
 
 
 def _simulate(c, s, where, line, url, nports):
+    if url.startswith("emu://e1"):
+        return _walk_simulate(c, s, where, line, url, nports)
     c.mapping(s, where, line, ("ports", "pause", "digits", "caller_id", "seed"))
     if not url.startswith("emu://analog"):
-        c.fail(line, f"{where}: simulated callers need an emu://analog board")
+        c.fail(line, f"{where}: simulated callers need an emu://analog or emu://e1 board")
     ports = _ports(c, s, "ports", where, nports) or frozenset(range(nports))
     pause = _pair(c, s, "pause", where, (1.0, 4.0), float)
     digits = _pair(c, s, "digits", where, (3, 6), int)
@@ -362,6 +375,26 @@ def _simulate(c, s, where, line, url, nports):
     if cid not in ("dtmf", "fsk", "none"):
         c.fail(c.line_of(s, "caller_id"), f"{where}.caller_id must be dtmf, fsk or none")
     return Simulate(tuple(sorted(ports)), pause, digits, cid, c.get(s, "seed", int, 1, where))
+
+
+def _walk_simulate(c, s, where, line, url, nports):
+    from ivr import loadsim
+    c.mapping(s, where, line, ("ports", "pause", "seed", "walks", "process", "report"))
+    walks = c.get(s, "walks", str, None, where)
+    if walks is None:
+        c.fail(line, f"{where}: an emu://e1 board's callers need walks: (a walk table, e.g. sample_walk.yaml)")
+    walks = c.path_of(walks)
+    try:
+        loadsim.load_walks(walks)
+    except ConfigError as exc:
+        c.fail(c.line_of(s, "walks"), f"{where}.walks: {exc}")
+    process = c.get(s, "process", bool, False, where)
+    if process and "link=socket" not in url:
+        c.fail(c.line_of(s, "process"), f"{where}.process: the board URL needs link=socket")
+    report = c.get(s, "report", str, None, where)
+    return WalkSimulate(tuple(sorted(_ports(c, s, "ports", where, nports) or range(nports))), walks,
+                        _pair(c, s, "pause", where, (1.0, 4.0), float), c.get(s, "seed", int, 1, where),
+                        process, c.path_of(report) if report else None)
 
 
 def _pair(c, m, key, where, default, kind):
@@ -468,23 +501,32 @@ def _cdr_url(c, data):
     c.fail(c.line_of(data, "cdr"), f"cdr: {parts.scheme}:// stores are not supported (use a SQLite file path)")
 
 
+FLOWS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "flows")
+# The flow of ``ivrd --demo`` and bench/ivrd_load.py, its callers' walk table (in flows/) and
+# the module registering its actions.
+DEMO = ("sample.yaml", "sample_walk.yaml", "ivr.demo_actions")
+DEMO_FLOW, DEMO_WALKS, DEMO_ACTIONS = os.path.join(FLOWS, DEMO[0]), os.path.join(FLOWS, DEMO[1]), DEMO[2]
+
+
 def demo(directory):
-    """The embedded configuration of ``ivrd --demo``: one emulated board with simulated
-    callers on every port, files under ``directory``, control socket there too."""
-    text = """
+    """The embedded configuration of ``ivrd --demo``: one emulated E1 span (30 channels) with
+    its simulated exchange and callers walking the demo flow's menus, files under
+    ``directory``, control socket there too."""
+    text = f"""
 boards:
-  - name: demo
-    url: "emu://analog?ports=4"
+  - name: e1
+    url: "emu://e1?spans=1"
     answer_on_ring: 1
-    simulate: {ports: "0-3", pause: [0.5, 3.0], digits: [2, 6], caller_id: dtmf, seed: 1}
+    simulate: {{walks: "{DEMO_WALKS}", pause: [1.0, 6.0], seed: 1}}
 routes:
-  - handler: echo
-    options: {max_digits: 8}
+  - handler: flow
+    flow: "{DEMO_FLOW}"
+    options: {{actions: {DEMO_ACTIONS}}}
 recordings: recordings
 cdr: cdr.sqlite
-log: {format: text, level: warning, file: ivrd.log}
-http: {listen: "127.0.0.1:0"}
-control: {socket: ivrd.sock}
+log: {{format: text, level: warning, file: ivrd.log}}
+http: {{listen: "127.0.0.1:0"}}
+control: {{socket: ivrd.sock}}
 drain_timeout: 10
 """
     return loads(text, os.path.join(directory, "demo.yaml"))

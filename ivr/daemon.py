@@ -6,8 +6,9 @@ Usage:
                                   systemd or another supervisor runs it as a service)
     ivrd --check -c FILE          validate FILE, print a report, exit (0 valid, 6 invalid)
     ivrd --print-sample-config    print a fully commented sample configuration
-    ivrd --demo                   embedded configuration: an emulated 4-port board, simulated
-                                  callers on every port, a live status table; Ctrl-C ends it
+    ivrd --demo [--seconds S]     embedded configuration: an emulated E1 span (30 channels),
+                                  simulated callers walking flows/sample.yaml's menus, a live
+                                  status table; Ctrl-C (or S seconds) ends it
     ivrd --export-cdr -c FILE [--since WHEN] [-o OUT.csv]
                                   call records as CSV (WHEN: 2026-11-25, 2026-11-25T08:00,
                                   or 15m / 2h / 3d ago)
@@ -39,7 +40,7 @@ import drivers
 from drivers.linesim import CallEnded, PortState
 from ivr import cdr as _cdr
 from ivr import config as _config
-from ivr import logs, metrics, web
+from ivr import loadsim, logs, metrics, web
 from ivr.control import CommandError, ControlServer
 from voiceboard import callerid
 from voiceboard.errors import ConfigError, VoiceBoardError
@@ -66,6 +67,7 @@ class Call:
         self.ani = channel.ani or (channel.caller_id.number if channel.caller_id and channel.caller_id.number else "")
         self.dnis = channel.dnis
         self.flow = route.flow
+        self.program = route.program        # what the handler prepared (run_flow: the loaded flow)
         self.options = dict(route.options)
         self.recordings = recordings
         self.recording = ""
@@ -102,10 +104,11 @@ class Call:
 class Daemon:
     """The running daemon; :meth:`run` returns the exit status."""
 
-    def __init__(self, config, demo=False, out=None):
+    def __init__(self, config, demo=False, out=None, seconds=None):
         self.config = config
         self.generation = 1
         self.demo = demo
+        self.seconds = seconds              # --demo --seconds: stop as on SIGINT after this
         self.out = out
         self.boards = {}                    # name -> opened board
         self.board_state = {}               # name -> "running" or "failed: ..."
@@ -122,6 +125,7 @@ class Daemon:
         self._tasks = []
         self._ring_at = {}                  # (board, port) -> epoch time of the first ring
         self._stop = False
+        self.callers = loadsim.Stats()      # in-process simulated E1 callers' counts
         self._setup_metrics()
 
     # --- metrics --------------------------------------------------------------------------
@@ -211,6 +215,8 @@ class Daemon:
                  cfg.control_socket, cfg.http_host, self.http.port)
         if self.demo:
             self._tasks.append(loop.create_task(self._status_table()))
+            if self.seconds is not None:
+                loop.call_later(self.seconds, self._record_signal, signal.SIGINT)
         try:
             await self._main_loop()
             await self._drain()
@@ -244,7 +250,14 @@ class Daemon:
         self._time_ticks(b.name, board)
         for ch in board.channels:
             self._tasks.append(loop.create_task(self._watch(b.name, board, ch)))
-        if b.simulate is not None:
+        if isinstance(b.simulate, _config.WalkSimulate):
+            s = b.simulate
+            if s.process:
+                loadsim.detach_exchange(board, s.walks, s.report or os.devnull, s.ports, s.pause, s.seed)
+            else:
+                self._tasks += loadsim.start_callers(board.exchange, s.ports, loadsim.load_walks(s.walks),
+                                                     self.callers, s.pause, s.seed)
+        elif b.simulate is not None:
             for port in b.simulate.ports:
                 self._tasks.append(loop.create_task(_simulated_caller(board, port, b.simulate)))
 
@@ -327,10 +340,13 @@ class Daemon:
         key = (name, ch.number)
         while True:
             ev = await ch.events.get()
-            if ev.kind == "ring":
-                if ev.data == 1 or key not in self._ring_at:
+            if ev.kind in ("ring", "offered"):
+                # A digital trunk offers a call once, after its register phase (DNIS and ANI
+                # known): it is answered at once; answer_on_ring counts analog rings.
+                offered = ev.kind == "offered"
+                if offered or ev.data == 1 or key not in self._ring_at:
                     self._ring_at[key] = time.time()
-                if (ev.data >= spec.answer_on_ring and ch.state is ChannelState.RINGING
+                if ((offered or ev.data >= spec.answer_on_ring) and ch.state is ChannelState.RINGING
                         and not self.draining and not self._busy(name, ch)):
                     self._start_call(name, ch)
             elif ev.kind == "digit":
@@ -569,8 +585,18 @@ class Daemon:
         lines += ["", f"calls {c['calls']}   per minute {c['calls_per_minute']}   active {c['active_calls']}   "
                       f"digits {c['digits']}   errors {c['errors']}",
                   "outcomes " + ", ".join(f"{k} {v}" for k, v in sorted(s["outcomes"].items())),
+                  self._callers_line(),
                   "", "Ctrl-C drains the calls and exits."]
         return "\n".join(lines)
+
+    def _callers_line(self):
+        c = self.callers.as_dict()
+        if not c["calls"]:
+            return ""
+        lost = sum(c["lost"].values())
+        return (f"simulated callers: calls {c['calls']}   walked through {c['completed']}   lost {lost}   "
+                f"keys sent {c['digits_sent']}   key-to-prompt-stop p50 {c['latency_p50_ms']} ms "
+                f"p99 {c['latency_p99_ms']} ms")
 
 
 async def _simulated_caller(board, number, sim):
@@ -609,6 +635,7 @@ def _parser():
     mode.add_argument("--check", action="store_true", help="validate the configuration and exit")
     mode.add_argument("--print-sample-config", action="store_true", help="print a commented sample configuration")
     mode.add_argument("--demo", action="store_true", help="run the embedded demo until Ctrl-C")
+    p.add_argument("--seconds", type=float, metavar="S", help="with --demo: stop after S seconds, as on Ctrl-C")
     mode.add_argument("--export-cdr", action="store_true", help="write call records as CSV and exit")
     p.add_argument("--since", metavar="WHEN", help="with --export-cdr: records from WHEN on")
     p.add_argument("-o", "--output", metavar="FILE", help="with --export-cdr: write to FILE (default stdout)")
@@ -636,8 +663,11 @@ def main(argv=None):
     if (args.since or args.output) and not args.export_cdr:
         _say("--since and --output go with --export-cdr")
         return EXIT_USAGE
+    if args.seconds is not None and (not args.demo or args.seconds <= 0):
+        _say("--seconds goes with --demo and must be more than 0")
+        return EXIT_USAGE
     if args.demo:
-        return _demo()
+        return _demo(args.seconds)
     if not args.config:
         _say("no configuration: use -c FILE (ivrd --print-sample-config prints one), or --demo")
         return EXIT_NOT_CONFIGURED
@@ -678,14 +708,15 @@ def _export(cfg, since, output):
     return EXIT_OK
 
 
-def _demo():
-    with tempfile.TemporaryDirectory(prefix="ivrd-demo-") as tmp:
-        cfg = _config.demo(tmp)
-        logs.setup(cfg.log_format, cfg.log_level, cfg.log_file)
-        daemon = Daemon(cfg, demo=True, out=sys.stdout)
-        status = asyncio.run(daemon.run())
-        sys.stdout.write("\n" + daemon.render_table() + "\n")
-        return status
+def _demo(seconds=None):
+    # The directory stays: its cdr.sqlite and ivrd.log are the demo's results.
+    tmp = tempfile.mkdtemp(prefix="ivrd-demo-")
+    cfg = _config.demo(tmp)
+    logs.setup(cfg.log_format, cfg.log_level, cfg.log_file)
+    daemon = Daemon(cfg, demo=True, out=sys.stdout, seconds=seconds)
+    status = asyncio.run(daemon.run())
+    sys.stdout.write("\n" + daemon.render_table() + f"\ncall records: {cfg.cdr[len('sqlite:'):]}\n")
+    return status
 
 
 if __name__ == "__main__":

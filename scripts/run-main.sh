@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The product's main job. Until the ivrd daemon takes this command over, it demonstrates the
-# signal path end to end: `voiceboard dtmf gen` writes a digit string in each codec (16-bit
-# linear, A-law, mu-law WAV), `voiceboard dtmf detect` reads each file back, and every line
-# shows what was sent and what was heard; then two simulated calls run on the emulated analog
-# board (voiceboard call) and print their timeline. Exits non-zero if anything fails.
-# Usage: bash scripts/run-main.sh [DIGITS]
+# The product's main job: ivrd, the IVR daemon, with its embedded demo configuration -- one
+# emulated E1 span (30 channels) and its simulated exchange, a steady stream of simulated
+# callers dialling in by MFC-R2 and walking the sample phone-banking flow's menus with DTMF,
+# call records in a SQLite file, and a live status table (channels, states, current node,
+# calls per minute, digits, errors). Ctrl-C drains the calls and exits 0; the last table and
+# the path of the call records are printed at the end.
+# Usage: bash scripts/run-main.sh [--seconds S]     (S: stop after S seconds, as on Ctrl-C;
+#                                                    default: run until Ctrl-C)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,25 +14,4 @@ cd "$ROOT"
 
 bash scripts/setup.sh
 
-digits="${1:-0123456789*#ABCD}"
-voiceboard=.venv/bin/voiceboard
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-
-status=0
-for codec in linear alaw ulaw; do
-    file="$tmp/dtmf-$codec.wav"
-    "$voiceboard" dtmf gen "$digits" --codec "$codec" -o "$file"
-    heard="$("$voiceboard" dtmf detect "$file")"
-    verdict=ok
-    if [ "$heard" != "${digits//,/}" ]; then
-        verdict=MISMATCH
-        status=1
-    fi
-    printf '%-6s  sent %-20s heard %-20s %s\n' "$codec" "$digits" "$heard" "$verdict"
-done
-
-# Two simulated calls on the emulated analog board: ringing, caller ID, keys, hangups.
-echo
-.venv/bin/voiceboard call "emu://analog?ports=2" --script docs/examples/caller.yaml || status=1
-exit "$status"
+exec .venv/bin/ivrd --demo "$@"
