@@ -139,6 +139,22 @@ class Interpreter:
         return call.record
 
 
+def _agent_ports(target, channels):
+    """Channel numbers of "ports:A-B,C" (agent positions on the board), or None for a number."""
+    if not target.startswith("ports:"):
+        return None
+    ports = []
+    for part in target[len("ports:"):].split(","):
+        low, _, high = part.partition("-")
+        try:
+            ports += range(int(low), int(high or low) + 1)
+        except ValueError:
+            raise FlowRuntimeError(f"agent positions {target!r}: use ports:A-B,C") from None
+    if not ports or min(ports) < 0 or max(ports) >= channels:
+        raise FlowRuntimeError(f"agent positions {target!r}: the board has channels 0-{channels - 1}")
+    return ports
+
+
 class _Call:
     def __init__(self, interp, channel, variables, record):
         self.i = interp
@@ -518,16 +534,25 @@ class _Call:
         if node["prompt"]:
             await self.play(node["prompt"], False)
         board = self.ch.board
-        line = next((c for c in board.channels if c is not self.ch and c.state is ChannelState.IDLE), None)
+        # A queue may name agent positions on the board itself ("ports:6-7": FXS ports whose
+        # phones are rung with the caller's ID); anything else is a number dialled out.
+        positions = _agent_ports(number, len(board.channels))
+        candidates = positions if positions is not None else range(len(board.channels))
+        line = next((board.channels[n] for n in candidates
+                     if board.channels[n] is not self.ch and board.channels[n].state is ChannelState.IDLE), None)
         entry = {"node": node.name, "to": number, "queue": node["queue"] or "", "outcome": "failed",
                  "seconds": 0.0}
         self.record["transfers"].append(entry)
         self.event("transfer", number)
         if line is None:
-            outcome = "failed"
+            outcome = "busy" if positions is not None else "failed"
         else:
             try:
-                result = await line.dial(number, answer_timeout=node["timeout"])
+                if positions is not None:
+                    rings = max(1, int(node["timeout"] / 5))    # cn ringing: one ring per 5 s
+                    result = await line.ring(caller_id=self.ch.caller_id, max_rings=rings)
+                else:
+                    result = await line.dial(number, answer_timeout=node["timeout"])
             except ValueError as exc:
                 raise FlowRuntimeError(f"node {node.name}: {exc}") from None
             outcome = {"answered": "answered", "busy": "busy", "no_answer": "no_answer"}.get(result.outcome, "failed")

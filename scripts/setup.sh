@@ -16,7 +16,7 @@ APT_PACKAGES=(python3 python3-venv python3-dev gcc libc6-dev libportaudio2 pulse
               graphviz     # ivr graph draws flows with dot
               postgresql   # PostgreSQL bank/CDR store, tested against a real server
               chromium)    # headless test of the ivrd monitoring page
-TEST_PACKAGES=(pytest hypothesis pytest-xdist scipy matplotlib tqdm sounddevice "psycopg[binary]>=3.1")
+TEST_PACKAGES=(pytest pytest-timeout hypothesis pytest-xdist scipy matplotlib tqdm sounddevice "psycopg[binary]>=3.1")
 VENV=.venv
 STAMP="$VENV/.voiceboard-build"
 
@@ -53,7 +53,7 @@ fi
 PY="$VENV/bin/python"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-if ! "$PY" -c 'import pytest, hypothesis, xdist, scipy, matplotlib, tqdm, sounddevice, psycopg' 2>/dev/null; then
+if ! "$PY" -c 'import pytest, pytest_timeout, hypothesis, xdist, scipy, matplotlib, tqdm, sounddevice, psycopg' 2>/dev/null; then
     say "installing test packages: ${TEST_PACKAGES[*]}"
     "$PY" -m pip install -q "${TEST_PACKAGES[@]}"
 fi

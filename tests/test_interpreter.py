@@ -681,3 +681,52 @@ nodes:
     path.write_text(textwrap.dedent(PROMPTS) + flow.replace("base: 10", "base: 1 // 0"), encoding="utf-8")
     r = clock.run(simulator.run_scenario(loader.load(path), {"name": "v", "steps": []}, sayer=strict_sayer))
     assert r.record["path"] == ["oops"] and "division by zero" in r.record["error"]
+
+
+def test_transfer_to_agent_positions_rings_an_fxs_phone_and_bridges(tmp_path):
+    """A queue of "ports:1" rings the agent phone on FXS port 1 with the caller's ID and
+    bridges the call; the agent hears the caller and hangs up; the call is transferred."""
+    import asyncio
+
+    import numpy as np
+
+    import drivers
+    from ivr import loader, simulator
+    from ivr.interpreter import Interpreter
+    from voiceboard import callerid, clock
+
+    flow_file = tmp_path / "agent.yaml"
+    flow_file.write_text("flow: agent\nlang: en\nlanguages: [en]\nprompts:\n  hold: \"Please hold.\"\n"
+                         "nodes:\n  agent:\n    type: transfer\n    queue: agents\n    prompt: [hold]\n"
+                         "    next: done\n  done:\n    type: hangup\n")
+    flow = loader.load(str(flow_file))
+
+    async def main():
+        async with drivers.open_board("emu://analog?ports=2&fxs=1") as board:
+            ch, port, phone = board.channel(0), board.exchange.ports[0], board.exchange.ports[1]
+            calling = asyncio.ensure_future(port.call(callerid.CallerId(number="13900001111", date="11252300")))
+            while ch.ring_count < 2:
+                await ch.events.get()
+            await ch.answer()
+            await calling
+
+            async def agent():
+                await phone.wait_ring(timeout=30)
+                await phone.wait_ring(timeout=30)
+                await phone.answer()
+                hearing = asyncio.ensure_future(phone.listen(1.0))
+                t = np.arange(4000) / 8000
+                await port.send(np.round(5000 * np.sin(2 * np.pi * 700 * t)).astype(np.int16))
+                heard = await hearing
+                await phone.hangup()
+                return phone.caller_id.number, heard
+
+            agent_task = asyncio.ensure_future(agent())
+            record = await Interpreter(flow, simulator.TonePrompts(flow).load, queues={"agents": "ports:1"}).run(ch)
+            number, heard = await agent_task
+            spectrum = np.abs(np.fft.rfft(heard.astype(float)))
+            return record, number, np.argmax(spectrum) * 8000 / heard.size
+
+    record, number, peak = clock.run(main())
+    assert record["transfers"][0]["outcome"] == "answered" and record["outcome"] == "transferred"
+    assert number == "13900001111" and abs(peak - 700) < 10
