@@ -380,10 +380,11 @@ class ModemBoard(BoardBase):
         for task in (self._worker, self._recovery):
             if task is not None:
                 task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+                # Bounded: a task caught in a wait that swallows the cancellation must not
+                # keep close() waiting for ever.
+                done, _ = await asyncio.wait({task}, timeout=self.at_timeout)
+                if not done:
+                    log.warning("modem %s: a worker did not stop within %.1f s of close", self.port, self.at_timeout)
         self._worker = self._recovery = None
         if self._ser is not None and self._in_service:
             try:

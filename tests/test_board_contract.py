@@ -198,10 +198,7 @@ def test_record_keeps_what_the_far_end_says(url, tmp_path):
     run(url, t)
 
 
-# The modem is left out here: a far-end hangup half a second after the answer sometimes
-# leaves the Conexant board's loop waiting for ever (about 1 run in 8; open, see
-# docs/modem.md "Known problems"). tests/test_modem.py covers far-end hangups at other moments.
-@pytest.mark.parametrize("url", [u for u in FAR_ENDS if not u.startswith("modem://")])
+@BACKENDS
 def test_far_end_hangup_ends_a_collect(url):
     async def t(board, far):
         ch, caller = await connect(board, far)

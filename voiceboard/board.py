@@ -43,6 +43,7 @@ log = logging.getLogger("voiceboard.board")
 TYPE_AHEAD = 31     # digits kept between collects (Dialogic DG_MAXDIGS)
 EVENT_QUEUE = 256   # channel events kept for a reader that is not keeping up
 TIME_EPSILON = 1e-6 # seconds: a timer left with less than this has expired
+CLOSE_TIMEOUT = 5.0 # seconds close() waits for the tick loop to stop
 
 
 @dataclasses.dataclass(frozen=True)
@@ -537,10 +538,9 @@ class BoardBase(abc.ABC):
                 ch._hungup.set()
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            done, _ = await asyncio.wait({self._task}, timeout=CLOSE_TIMEOUT)
+            if not done:
+                log.warning("%s board: the tick loop did not stop within %s s of close", self.SCHEME, CLOSE_TIMEOUT)
             self._task = None
         try:
             await self._close()
