@@ -284,14 +284,8 @@ def test_virtual_time_is_refused(pulse):
 
 # --- the commands ------------------------------------------------------------------------------
 
-# `devices`, `loopback-test`, `plot` and `softphone` are registered by voiceboard.cli.sound;
-# this runs the CLI with it listed whether or not COMMANDS names it yet.
-_MAIN = ("import sys, voiceboard.cli as c; 'sound' in c.COMMANDS or c.COMMANDS.append('sound'); "
-         "sys.exit(c.main(sys.argv[1:]))")
-
-
 def vb(*args, **kw):
-    return subprocess.run([sys.executable, "-c", _MAIN, *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "voiceboard", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=kw.pop("timeout", 60), **kw)
 
 
@@ -399,7 +393,7 @@ def test_softphone_on_a_terminal_reads_keys_without_enter(pulse, tmp_path, rng):
     audio.write_wav(prompt, signals.to_int16(signals.sine(600.0, 300, -15.0, rng)))
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
-    proc = subprocess.Popen([sys.executable, "-c", _MAIN, "softphone", "--device", "pulse", "--prompt", str(prompt)],
+    proc = subprocess.Popen([sys.executable, "-m", "voiceboard", "softphone", "--device", "pulse", "--prompt", str(prompt)],
                             cwd=ROOT, stdin=slave, stdout=slave, stderr=subprocess.PIPE)
     out = b""
 
