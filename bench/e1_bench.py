@@ -64,7 +64,8 @@ async def bench(spans, seconds, link):
                     if ch.state is ChannelState.RINGING:
                         await ch.answer()
                 await asyncio.sleep(0.02)
-        await asyncio.wait_for(answer_all(), 120)
+        async with asyncio.timeout(120):
+            await answer_all()
         results = [c.result() for c in calls]
         setup_s = time.monotonic() - t_setup
         assert all(r is True for r in results), results

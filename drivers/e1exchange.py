@@ -76,7 +76,8 @@ class E1ExchangePort(Subscriber):
             self._result = None
             return "blocked"
         self._set(PortState.CALLING)
-        return await asyncio.wait_for(self._result, timeout)
+        async with asyncio.timeout(timeout):
+            return await self._result
 
     async def hangup(self):
         """Hang up: clear-forward (our call) or clear-back (the board's call)."""

@@ -362,7 +362,8 @@ class EmuAnalogBoard(BoardBase):
             if left <= 0 or ch._hungup.is_set():
                 return None if not ch._hungup.is_set() else "hangup"
             try:
-                ev = await asyncio.wait_for(queue.get(), left)
+                async with asyncio.timeout(left):
+                    ev = await queue.get()
             except TimeoutError:
                 return None
             name = ev.tone if ev.kind == "tone" else ev.kind

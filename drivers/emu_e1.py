@@ -310,7 +310,8 @@ class EmuE1Board(BoardBase):
                 if not fut.done():
                     fut.set_result("no_dialtone")
             try:
-                outcome = await asyncio.wait_for(asyncio.shield(fut), dialtone_timeout + answer_timeout)
+                async with asyncio.timeout(dialtone_timeout + answer_timeout):
+                    outcome = await asyncio.shield(fut)
             except TimeoutError:
                 outcome = "no_answer"
             if outcome == "answered" and ch.state is ChannelState.DIALING:

@@ -274,7 +274,8 @@ class Phone(ExchangePort):
     async def wait_ring(self, timeout=None):
         """Wait for the next ring; return the ring count of this call."""
         self._rang.clear()
-        await asyncio.wait_for(self._rang.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._rang.wait()
         return self.rings
 
     async def answer(self):

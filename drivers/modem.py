@@ -388,9 +388,11 @@ class ModemBoard(BoardBase):
         self._worker = self._recovery = None
         if self._ser is not None and self._in_service:
             try:
-                await asyncio.wait_for(self._to_command_mode(), self.at_timeout)
-                if self._hook:
-                    await self._command(HANGUP)
+                # The worker may have been cancelled half-way through an exchange (DLE ^
+                # written, its OK not yet read): what _mode and _hook say is not to be
+                # trusted, so resynchronise and hang up unconditionally.
+                await self._leave_data_state()
+                await self._command(HANGUP)
             except (BoardError, OSError, serial.SerialException, TimeoutError) as exc:
                 log.warning("modem %s: could not hang up on close: %s", self.port, exc)
         self._stop_serial()
@@ -426,14 +428,24 @@ class ModemBoard(BoardBase):
         self._reader.start()
         await self._init_modem()
 
-    async def _init_modem(self):
-        """ATZ, ATE0, ATV1, probe (ATI0, +FCLASS=?, +VSM=?), then the profile's settings."""
-        # A modem left in a voice data state (by a crash, or by the fault being recovered
-        # from) takes no AT command: leave +VRX (DLE !), +VTR (DLE ^) and +VTX (DLE ETX),
-        # end any partial command line, and drop what it answers to that.
-        self._write(mp.DLE_RX_ABORT + mp.DLE_DUPLEX_END + mp.DLE_ETX + b"\r")
+    async def _leave_data_state(self):
+        """Bring a modem in an unknown state back to command mode.
+
+        A modem left in a voice data state (by a crash, by the fault being recovered from, or
+        by an exchange that close() cancelled half-way) takes no AT command: drop what it
+        holds to play (DLE CAN), leave +VRX (DLE !), +VTR (DLE ^) and +VTX (DLE ETX), end
+        any partial command line (these bytes land in one when it was in command mode
+        already), and drop what it answers to that."""
+        if self._reader is not None:
+            self._reader.stopping = True            # an audio stream ends at its DLE ETX / OK
+        self._write(mp.DLE_CAN + mp.DLE_RX_ABORT + mp.DLE_DUPLEX_END + mp.DLE_ETX + b"\r")
         await asyncio.sleep(BREAK_S)
         self._ser.reset_input_buffer()
+        self._mode = "command"
+
+    async def _init_modem(self):
+        """ATZ, ATE0, ATV1, probe (ATI0, +FCLASS=?, +VSM=?), then the profile's settings."""
+        await self._leave_data_state()
         await self._command("ATZ")
         await self._command("ATE0")
         await self._command("ATV1")
@@ -502,7 +514,8 @@ class ModemBoard(BoardBase):
                 while True:
                     left = deadline - self._loop.time()
                     try:
-                        line = await asyncio.wait_for(self._responses.get(), max(0.0, left))
+                        async with asyncio.timeout(max(0.0, left)):
+                            line = await self._responses.get()
                     except TimeoutError:
                         raise BoardTimeout(f"modem {self.port}: no answer to {command} within {timeout:g} s") from None
                     if line in final:
@@ -520,10 +533,12 @@ class ModemBoard(BoardBase):
             self._responses = asyncio.Queue() if wait_ok else None
             try:
                 self._write(raw)
-                await asyncio.wait_for(asyncio.shield(self._data_ended), self.at_timeout)
+                async with asyncio.timeout(self.at_timeout):
+                    await asyncio.shield(self._data_ended)
                 if wait_ok:
-                    while await asyncio.wait_for(self._responses.get(), self.at_timeout) != "OK":
-                        pass
+                    async with asyncio.timeout(self.at_timeout):
+                        while await self._responses.get() != "OK":
+                            pass
             except TimeoutError:
                 raise BoardTimeout(f"modem {self.port}: no end of data after {command} "
                                    f"within {self.at_timeout:g} s") from None

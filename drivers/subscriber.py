@@ -104,7 +104,8 @@ class Subscriber:
 
     async def wait_idle(self, timeout=None):
         """Wait until the line is idle again."""
-        await asyncio.wait_for(self._idle.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._idle.wait()
 
     def _require_connected(self, what):
         if self.state is not self.CONNECTED:

@@ -626,7 +626,8 @@ class _Call:
         if seconds is None:
             return await collect
         try:
-            return await asyncio.wait_for(collect, seconds)
+            async with asyncio.timeout(seconds):
+                return await collect
         except TimeoutError:
             return None
 

@@ -302,7 +302,8 @@ async def _walk(port, ear, walk, stats):
         stats.digits_sent += len(step.keys)
         if measured is not None:
             try:
-                latency = await asyncio.wait_for(measured, STEP_TIMEOUT_S)
+                async with asyncio.timeout(STEP_TIMEOUT_S):
+                    latency = await measured
                 stats.latencies.append(latency)
                 stats.by_step[f"{walk.name}/{i + 1}"].append(latency)
             except asyncio.TimeoutError:
@@ -311,7 +312,8 @@ async def _walk(port, ear, walk, stats):
         await port.hangup()
     else:
         # The flow says goodbye and clears: wait for the board's clear-back.
-        await asyncio.wait_for(port.wait_idle(), STEP_TIMEOUT_S * 2)
+        async with asyncio.timeout(STEP_TIMEOUT_S * 2):
+            await port.wait_idle()
 
 
 def start_callers(exchange, ports, table, stats, pause, seed):
@@ -415,7 +417,8 @@ async def _child(args):
                 return
             readable.clear()
             try:
-                await asyncio.wait_for(readable.wait(), 5.0)
+                async with asyncio.timeout(5.0):
+                    await readable.wait()
             except asyncio.TimeoutError:
                 continue
 

@@ -311,13 +311,15 @@ async def run_scenario(flow, scenario, settings=None, prompt_loader=None, sayer=
         call = asyncio.ensure_future(interp.run(ch, dict(scenario.get("vars") or {}), record))
         caller = asyncio.ensure_future(_caller(port, scenario.get("steps") or [], record, timeline, t0, call))
         try:
-            await asyncio.wait_for(asyncio.shield(caller), UNTIL_TIMEOUT * 10)
+            async with asyncio.timeout(UNTIL_TIMEOUT * 10):
+                await asyncio.shield(caller)
         except AssertionError as exc:
             failures.append(str(exc))
         except TimeoutError:
             failures.append("the caller's steps did not finish")
         try:
-            await asyncio.wait_for(call, CALL_TIMEOUT)
+            async with asyncio.timeout(CALL_TIMEOUT):
+                await call
         except TimeoutError:
             failures.append(f"the call did not end within {CALL_TIMEOUT:g} s after the last step")
             await ch.hangup()

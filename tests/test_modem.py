@@ -3,10 +3,11 @@
 Every test opens a real pty, the driver opens it with pyserial, and the emulator thread
 plays the modem and the caller at 8000 samples/s: keys are DLE reports or DTMF audio
 through the board's own receiver, hangups are DLE codes, audio crosses the line at the line's
-rate. Each test takes one to a few seconds. A simulated call through the flow runtime (ivr/)
-comes when that runtime exists.
+rate. Each test takes one to a few seconds. The board contract and a call through the flow
+interpreter run over the emulator in tests/test_board_contract.py.
 """
 import asyncio
+import logging
 import os
 import time
 
@@ -236,6 +237,25 @@ def test_far_end_hangup(profile, signal):
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+def test_close_right_after_a_far_end_hangup_puts_the_modem_on_hook(profile, caplog):
+    # The close cancels the worker while it is leaving +VTR/+VRX (DLE ^ or DLE ! written,
+    # the modem's answer not yet read): the modem must still end up on-hook, and close must
+    # neither wait for a worker nor send its ATH0 after stray DLE bytes on the command line.
+    async def main():
+        with ModemEmulator(profile, ring_period=0.4, cid_delay=0.1) as emu:
+            for _ in range(5):
+                async with drivers.open_board(f"modem://{emu.port}") as board:
+                    ch = await answered(board, emu)
+                    collect = asyncio.ensure_future(ch.collect(max_digits=4, first_timeout=5.0))
+                    await asyncio.sleep(0.2)
+                    await emu.hangup()
+                    assert (await collect).reason == "hangup"
+                assert not emu.offhook
+    with caplog.at_level(logging.WARNING, logger="voiceboard.modem"):
+        clock.run(main(), virtual=False)
+    assert not [r.getMessage() for r in caplog.records if r.name == "voiceboard.modem"]
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_local_hangup_while_playing_drops_the_modem_buffer_and_goes_on_hook(profile):
     async def t(board, emu):
         ch = await answered(board, emu)
@@ -346,6 +366,26 @@ def test_a_modem_that_stops_answering_mid_call_goes_out_of_service_and_comes_bac
         assert (await ch.collect(max_digits=1)).digits == "3"
     run(t, "usr", "timeout=0.5&retry_s=0.2&retry_max_s=0.4", timeout=25)
 
+
+
+def test_a_command_cancelled_as_its_answer_arrives_stays_cancelled():
+    # close() and fault recovery cancel the line worker wherever it waits. Python 3.11's
+    # asyncio.wait_for returned the answer instead when both happened in the same loop turns
+    # (CPython gh-86296), and the worker went on waiting for ever. Try every interleaving
+    # of "the final line arrives" and "the task is cancelled" a few loop turns apart.
+    async def t(board, emu):
+        emu.mute()                                          # only our line answers
+        for turns in range(4):
+            command = asyncio.ensure_future(board._command("AT"))
+            await until(lambda: board._responses is not None)
+            board._text_line("OK")                          # as the reader thread delivers it
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            pending = command.cancel()                      # False: it had returned already
+            await asyncio.wait({command}, timeout=1.0)
+            assert command.cancelled() if pending else command.result() == [], \
+                f"cancelled {turns} loop turns after its answer, yet it returned"
+    run(t, "usr")
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_unplugged_while_recording_keeps_the_file_and_recovers(profile, tmp_path):

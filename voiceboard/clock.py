@@ -3,7 +3,7 @@ the CPU allows (virtual time).
 
 Virtual time is an asyncio event loop whose clock only moves when nothing is ready to run: it
 then jumps to the next timer. Every timer in the stack -- the board's 20 ms tick, collect
-timeouts, ``asyncio.wait_for`` in a flow -- is an ordinary asyncio timer, so tests, the flow
+timeouts, ``asyncio.timeout`` in a flow -- is an ordinary asyncio timer, so tests, the flow
 simulator and CI run deterministic hours of calls in seconds, and the daemon runs the same code
 on a normal loop in real time. Real I/O is still served in virtual time (it is polled before
 time jumps), but a process that waits on another process must use real time: virtual time

@@ -78,7 +78,8 @@ async def _call(board, script, args):
                   for ch in board.channels]
         callers = asyncio.ensure_future(scripts.run(board.exchange, script, timeline, lambda: board.media_time))
         try:
-            await asyncio.wait_for(callers, args.seconds)
+            async with asyncio.timeout(args.seconds):
+                await callers
             await asyncio.sleep(1.0)        # let the board notice the last hangup
         except TimeoutError:
             timeline.append(scripts.TimelineEntry(board.media_time, -1, f"stopped after {args.seconds} s"))
