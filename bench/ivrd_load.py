@@ -3,8 +3,10 @@
 Starts ``ivrd -c <generated config>`` whose board is ``emu://e1?spans=8&link=socket`` with
 ``simulate: {process: true}``: the simulated exchange and its 240 callers run in another
 process (python -m ivr.loadsim) over the E1 socket link, paced by the board's frames. The
-callers walk the flow's menus along its walk table (flows/sample_walk.yaml), pressing keys
-as DTMF audio and timing each barge-in from their key's tone to the prompt stopping.
+callers walk the flow's menus along its walk table (by default the demo's: flows/banking.yaml
+with flows/banking_walk.yaml and the bank actions, on a demo bank store seeded afresh in the
+run's directory and named to ivrd by $IVR_BANK_URL), pressing keys as DTMF audio and timing
+each barge-in from their key's tone to the prompt stopping.
 
 At the end the callers stop starting calls, the calls in progress finish, ivrd is stopped
 (SIGTERM, drain) and the bench reports: calls completed, lost calls (not answered, cut),
@@ -13,8 +15,8 @@ channel and call, against the CDR keys), audio underruns (ivrd metrics: late tic
 ticks), p50/p99 key-press-to-prompt-stop latency, ivrd CPU (from /proc/PID/stat over the
 run) and peak RSS (VmHWM), and the same for the callers' process.
 
-Usage: python bench/ivrd_load.py [--seconds 600] [--spans 8] [--flow flows/sample.yaml]
-       [--walks flows/sample_walk.yaml] [--actions ivr.demo_actions] [--json OUT]
+Usage: python bench/ivrd_load.py [--seconds 600] [--spans 8] [--flow flows/banking.yaml]
+       [--walks flows/banking_walk.yaml] [--actions ivr.bank.actions] [--json OUT]
 Exit status 0 when the run had no lost call, no missed or extra digit and no underrun.
 """
 import argparse
@@ -36,7 +38,7 @@ from ivr import cdr as _cdr  # noqa: E402
 from ivr import config as _config  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-FINISH_TIMEOUT_S = 180.0        # calls in progress at the end: the longest walk takes ~40 s
+FINISH_TIMEOUT_S = 180.0        # calls in progress at the end: the longest banking walk takes ~85 s
 WARMUP_S = 10.0                 # CPU is counted from here (span alignment, prompt rendering)
 
 
@@ -149,8 +151,11 @@ def main():
     http_port = free_port()
     cfg = write_config(tmp, args, http_port)
     report_path = os.path.join(tmp, "callers.json")
+    # The bank actions' store (ivr/bank/actions.py reads $IVR_BANK_URL); other actions ignore it.
+    bank = _config.demo_bank(tmp)
     print(f"ivrd -c {cfg}  ({args.spans * 30} channels, {args.seconds:.0f} s; files in {tmp})", flush=True)
-    ivrd = subprocess.Popen([sys.executable, "-m", "ivr.daemon", "-c", cfg], cwd=ROOT)
+    ivrd = subprocess.Popen([sys.executable, "-m", "ivr.daemon", "-c", cfg], cwd=ROOT,
+                            env={**os.environ, "IVR_BANK_URL": bank})
     try:
         time.sleep(WARMUP_S)
         if ivrd.poll() is not None:

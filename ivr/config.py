@@ -34,7 +34,9 @@ boards:
     # before the answer; DTMF caller ID (before ring 1) is there at ring 1 already.
     answer_on_ring: 1
     # emu:// only: callers simulated on the exchange side, one per port listed, calling
-    # again and again (for --demo and tests). Remove the section for a real exchange.
+    # again and again (for tests). Remove the section for a real exchange. On emu://e1 the
+    # callers walk a flow along a walk table instead (as ivrd --demo does):
+    #   simulate: {walks: banking_walk.yaml, ports: "0-29", pause: [1.0, 6.0], seed: 1}
     # simulate:
     #   ports: "0-7"            # which ports get a caller (ranges and lists: "0-3,6")
     #   pause: [1.0, 4.0]       # seconds between two calls of one caller (uniform)
@@ -55,8 +57,17 @@ routes:
     # flow: bank.yaml
     # Keys typed on this route are masked in logs and call records (PINs, card numbers).
     sensitive: false
-    # Handler options (echo: max_digits, first_timeout, inter_timeout, prompt_hz, prompt_ms).
+    # Handler options (echo: max_digits, first_timeout, inter_timeout, prompt_ms, region).
     options: {max_digits: 8, first_timeout: 5.0, inter_timeout: 3.0}
+  # The phone-banking line (docs/banking.md): the flow handler runs banking.yaml with the
+  # bank actions, whose store is $IVR_BANK_URL (a SQLite path or postgresql://...).
+  # - match: {dnis: "95566"}
+  #   handler: flow
+  #   flow: banking.yaml
+  #   sensitive: true           # the flow masks card numbers and PINs itself (mask: true)
+  #   options:
+  #     actions: ivr.bank.actions     # the module whose import registers the bank.* actions
+  #     queues: {agents: "8001"}      # transfer queue -> the number the board dials
 
 # Directory for recordings made during calls (created if missing).
 recordings: /var/lib/ivrd/recordings
@@ -504,14 +515,35 @@ def _cdr_url(c, data):
 FLOWS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "flows")
 # The flow of ``ivrd --demo`` and bench/ivrd_load.py, its callers' walk table (in flows/) and
 # the module registering its actions.
-DEMO = ("sample.yaml", "sample_walk.yaml", "ivr.demo_actions")
+DEMO = ("banking.yaml", "banking_walk.yaml", "ivr.bank.actions")
 DEMO_FLOW, DEMO_WALKS, DEMO_ACTIONS = os.path.join(FLOWS, DEMO[0]), os.path.join(FLOWS, DEMO[1]), DEMO[2]
+DEMO_BANK = "bank.db"       # the demo's bank store (SQLite), in the demo's directory
+
+
+def demo_bank(directory, **options):
+    """Seed a fresh SQLite bank store with the demo customers (ivr.bank.seed, docs/bank.md) as
+    ``directory``/bank.db for the demo flow's bank actions; returns its path. A store left
+    there by an earlier run is replaced, so every run starts from the seeded balances, PIN
+    counters and daily limits. ``options`` go to the service (``pin_cost``: tests lower it;
+    the actions must open the store with the same cost, or each login rehashes the PIN)."""
+    from ivr.bank import open_bank
+    from ivr.bank.seed import seed
+
+    path = os.path.join(directory, DEMO_BANK)
+    for old in (path, path + "-wal", path + "-shm"):       # with SQLite's WAL side files
+        try:
+            os.remove(old)
+        except FileNotFoundError:
+            pass
+    with open_bank(path, **options) as bank:
+        seed(bank)
+    return path
 
 
 def demo(directory):
     """The embedded configuration of ``ivrd --demo``: one emulated E1 span (30 channels) with
     its simulated exchange and callers walking the demo flow's menus, files under
-    ``directory``, control socket there too."""
+    ``directory``, control socket there too. The bank actions need a store: :func:`demo_bank`."""
     text = f"""
 boards:
   - name: e1
@@ -521,6 +553,8 @@ boards:
 routes:
   - handler: flow
     flow: "{DEMO_FLOW}"
+    # Not sensitive: the flow masks card numbers and PINs itself, and the menu keys stay in
+    # the records for the key-by-key check of the callers' walks.
     options: {{actions: {DEMO_ACTIONS}}}
 recordings: recordings
 cdr: cdr.sqlite

@@ -7,8 +7,9 @@ Usage:
     ivrd --check -c FILE          validate FILE, print a report, exit (0 valid, 6 invalid)
     ivrd --print-sample-config    print a fully commented sample configuration
     ivrd --demo [--seconds S]     embedded configuration: an emulated E1 span (30 channels),
-                                  simulated callers walking flows/sample.yaml's menus, a live
-                                  status table; Ctrl-C (or S seconds) ends it
+                                  simulated callers walking flows/banking.yaml's menus on a
+                                  freshly seeded demo bank, a live status table; Ctrl-C (or
+                                  S seconds) ends it
     ivrd --export-cdr -c FILE [--since WHEN] [-o OUT.csv]
                                   call records as CSV (WHEN: 2026-11-25, 2026-11-25T08:00,
                                   or 15m / 2h / 3d ago)
@@ -709,13 +710,23 @@ def _export(cfg, since, output):
 
 
 def _demo(seconds=None):
-    # The directory stays: its cdr.sqlite and ivrd.log are the demo's results.
+    from ivr.bank import actions as bank_actions
+    from ivr.bank import open_bank
+
+    # The directory stays: its cdr.sqlite, ivrd.log and bank.db are the demo's results.
     tmp = tempfile.mkdtemp(prefix="ivrd-demo-")
     cfg = _config.demo(tmp)
     logs.setup(cfg.log_format, cfg.log_level, cfg.log_file)
-    daemon = Daemon(cfg, demo=True, out=sys.stdout, seconds=seconds)
-    status = asyncio.run(daemon.run())
-    sys.stdout.write("\n" + daemon.render_table() + f"\ncall records: {cfg.cdr[len('sqlite:'):]}\n")
+    # The demo flow's actions use this store, never $IVR_BANK_URL (an operator's real one).
+    with open_bank(_config.demo_bank(tmp)) as bank:
+        bank_actions.use(bank)
+        try:
+            daemon = Daemon(cfg, demo=True, out=sys.stdout, seconds=seconds)
+            status = asyncio.run(daemon.run())
+        finally:
+            bank_actions.use(None)
+    sys.stdout.write("\n" + daemon.render_table() + f"\nbank store: {os.path.join(tmp, _config.DEMO_BANK)}\n"
+                     f"call records: {cfg.cdr[len('sqlite:'):]}\n")
     return status
 
 

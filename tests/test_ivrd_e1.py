@@ -3,7 +3,8 @@
 Real time, real parts: the E1 board and its exchange (framer, R2 register signalling with DNIS
 and ANI, A-law bearer), the callers pressing keys as DTMF audio, the flow interpreter with
 espeak-ng prompts, the SQLite call records. A short flow keeps each call to a few seconds;
-``ivrd --demo`` runs as a process with the sample flow.
+``ivrd --demo`` runs as a process with the banking flow (tests/test_banking_walk.py runs its
+walks in virtual time).
 """
 import asyncio
 import os
@@ -132,7 +133,7 @@ def test_e1_callers_need_a_walk_table_and_link_socket_for_another_process(tmp_pa
     assert str(exc.value) == f"{bad}: walks[0].steps[0]: 'at' must be end or seconds >= 0"
 
 
-def test_demo_runs_the_sample_flow_on_e1_and_ctrl_c_drains_and_exits_0():
+def test_demo_runs_the_banking_flow_on_e1_and_ctrl_c_drains_and_exits_0():
     proc = subprocess.Popen([sys.executable, "-m", "ivr.daemon", "--demo"], cwd=ROOT, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -158,6 +159,9 @@ def test_demo_runs_the_sample_flow_on_e1_and_ctrl_c_drains_and_exits_0():
     assert "DRAINING" in last and "simulated callers: calls" in last
     path = last.split("call records: ")[1].strip()
     rows = cdr.read(path)
-    # Calls in progress at Ctrl-C were cut by the drain timeout, each with its record.
+    # Calls in progress at Ctrl-C were cut by the drain timeout, each with its record; a walk
+    # that ended before hung up itself (banking_walk.yaml).
     assert rows and all(r["dnis"] == "95566" and r["ani"].startswith("1380000") for r in rows)
-    assert {r["outcome"] for r in rows} <= {"hangup", "drain_timeout"}
+    assert {r["outcome"] for r in rows} <= {"caller_hangup", "drain_timeout"}
+    assert all(r["node_path"][:3] == ["welcome", "begin", "main"] for r in rows)
+    assert last.split("bank store: ")[1].split("\n")[0] == os.path.join(os.path.dirname(path), "bank.db")
