@@ -5,7 +5,7 @@ Starts ``ivrd -c <generated config>`` whose board is ``emu://e1?spans=8&link=soc
 process (python -m ivr.loadsim) over the E1 socket link, paced by the board's frames. The
 callers walk the flow's menus along its walk table (by default the demo's: flows/banking.yaml
 with flows/banking_walk.yaml and the bank actions, on a demo bank store seeded afresh in the
-run's directory and named to ivrd by $IVR_BANK_URL), pressing keys as DTMF audio and timing
+run's directory, the configuration's `bank:`), pressing keys as DTMF audio and timing
 each barge-in from their key's tone to the prompt stopping.
 
 At the end the callers stop starting calls, the calls in progress finish, ivrd is stopped
@@ -99,6 +99,7 @@ routes:
     options: {{actions: {args.actions}}}
 recordings: recordings
 cdr: cdr.sqlite
+bank: {_config.DEMO_BANK}
 log: {{format: text, level: warning, file: ivrd.log}}
 http: {{listen: "127.0.0.1:{http_port}"}}
 control: {{socket: ivrd.sock}}
@@ -149,13 +150,11 @@ def main():
     args = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="ivrd-load-")
     http_port = free_port()
+    _config.demo_bank(tmp)          # the configuration's `bank:`, seeded afresh
     cfg = write_config(tmp, args, http_port)
     report_path = os.path.join(tmp, "callers.json")
-    # The bank actions' store (ivr/bank/actions.py reads $IVR_BANK_URL); other actions ignore it.
-    bank = _config.demo_bank(tmp)
     print(f"ivrd -c {cfg}  ({args.spans * 30} channels, {args.seconds:.0f} s; files in {tmp})", flush=True)
-    ivrd = subprocess.Popen([sys.executable, "-m", "ivr.daemon", "-c", cfg], cwd=ROOT,
-                            env={**os.environ, "IVR_BANK_URL": bank})
+    ivrd = subprocess.Popen([sys.executable, "-m", "ivr.daemon", "-c", cfg], cwd=ROOT)
     try:
         time.sleep(WARMUP_S)
         if ivrd.poll() is not None:

@@ -60,7 +60,7 @@ routes:
     # Handler options (echo: max_digits, first_timeout, inter_timeout, prompt_ms, region).
     options: {max_digits: 8, first_timeout: 5.0, inter_timeout: 3.0}
   # The phone-banking line (docs/banking.md): the flow handler runs banking.yaml with the
-  # bank actions, whose store is $IVR_BANK_URL (a SQLite path or postgresql://...).
+  # bank actions, whose store is `bank:` below.
   # - match: {dnis: "95566"}
   #   handler: flow
   #   flow: banking.yaml
@@ -74,6 +74,11 @@ recordings: /var/lib/ivrd/recordings
 
 # Call records: a SQLite file path (written in WAL mode, one transaction per call).
 cdr: /var/lib/ivrd/cdr.sqlite
+
+# The bank service of the phone-banking flow's actions (ivr.bank.actions, docs/bank.md): a
+# SQLite file that exists (python -m ivr.bank --db FILE init) or postgresql://USER@HOST/DB.
+# Without it the actions use $IVR_BANK_URL, else bank.db in the working directory.
+# bank: /var/lib/ivrd/bank.db
 
 log:
   format: json          # json (one object per line, with call_id) or text
@@ -209,6 +214,7 @@ class Config:
     control_socket: str = DEFAULT_SOCKET
     control_group: str = None
     drain_timeout: float = DEFAULT_DRAIN_S
+    bank: str = None                    # URL for ivr.bank.open_bank (a path or postgresql://)
 
     def route_for(self, board, port, dnis):
         return next((r for r in self.routes if r.matches(board, port, dnis)), None)
@@ -301,7 +307,7 @@ def loads(text, path="<config>"):
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}:{line}: YAML syntax: {problem}") from None
     c = _Checker(path)
-    top = ("boards", "routes", "recordings", "cdr", "log", "http", "control", "drain_timeout")
+    top = ("boards", "routes", "recordings", "cdr", "bank", "log", "http", "control", "drain_timeout")
     if data is None:
         c.fail(1, "the file is empty")
     c.mapping(data, "configuration", 1, top)
@@ -339,6 +345,7 @@ def loads(text, path="<config>"):
         control_socket=c.path_of(c.get(control, "socket", str, DEFAULT_SOCKET, "control")),
         control_group=c.get(control, "group", str, None, "control"),
         drain_timeout=float(drain),
+        bank=_bank_url(c, data),
     )
 
 
@@ -512,6 +519,18 @@ def _cdr_url(c, data):
     c.fail(c.line_of(data, "cdr"), f"cdr: {parts.scheme}:// stores are not supported (use a SQLite file path)")
 
 
+def _bank_url(c, data):
+    value = c.get(data, "bank", str, None, "configuration")
+    if value is None or value.startswith(("postgresql://", "postgres://")):
+        return value
+    path = c.path_of(value[len("sqlite://"):] if value.startswith("sqlite://") else value)
+    if not os.path.isfile(path):
+        # Opening a missing SQLite file would create an empty bank in which no card logs in.
+        c.fail(c.line_of(data, "bank"), f"bank: {path} does not exist "
+                                        f"(create it: python -m ivr.bank --db {path} init)")
+    return path
+
+
 FLOWS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "flows")
 # The flow of ``ivrd --demo`` and bench/ivrd_load.py, its callers' walk table (in flows/) and
 # the module registering its actions.
@@ -543,7 +562,8 @@ def demo_bank(directory, **options):
 def demo(directory):
     """The embedded configuration of ``ivrd --demo``: one emulated E1 span (30 channels) with
     its simulated exchange and callers walking the demo flow's menus, files under
-    ``directory``, control socket there too. The bank actions need a store: :func:`demo_bank`."""
+    ``directory``, control socket there too. Its bank store is ``directory``/bank.db, which
+    :func:`demo_bank` must have seeded first."""
     text = f"""
 boards:
   - name: e1
@@ -558,6 +578,7 @@ routes:
     options: {{actions: {DEMO_ACTIONS}}}
 recordings: recordings
 cdr: cdr.sqlite
+bank: {DEMO_BANK}
 log: {{format: text, level: warning, file: ivrd.log}}
 http: {{listen: "127.0.0.1:0"}}
 control: {{socket: ivrd.sock}}

@@ -35,6 +35,7 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 import drivers
@@ -42,6 +43,7 @@ from drivers.linesim import CallEnded, PortState
 from ivr import cdr as _cdr
 from ivr import config as _config
 from ivr import loadsim, logs, metrics, web
+from ivr.bank import open_bank
 from ivr.control import CommandError, ControlServer
 from voiceboard import callerid
 from voiceboard.errors import ConfigError, VoiceBoardError
@@ -119,6 +121,7 @@ class Daemon:
         self.draining = False
         self.started = time.time()
         self.store = None
+        self.bank = None                    # the bank service of config `bank:`, if given
         self.http = None
         self.control = None
         self._signals = []                  # signal numbers recorded by the handlers
@@ -195,6 +198,14 @@ class Daemon:
         except (OSError, ValueError) as exc:
             log.error("cannot open the call record store %s: %s", cfg.cdr, exc)
             return EXIT_FAILURE
+        if cfg.bank is not None:
+            try:
+                self.bank = open_bank(cfg.bank)
+            except Exception as exc:    # sqlite3, psycopg or OS errors, whichever the store is
+                log.error("cannot open the bank service %s: %s", _without_password(cfg.bank), exc)
+                await self._release()
+                return EXIT_FAILURE
+            _bank_actions_use(self.bank)
         try:
             self.control = await ControlServer(cfg.control_socket, self._commands(), cfg.control_group).start()
             self.http = await metrics.HttpServer(cfg.http_host, cfg.http_port,
@@ -202,15 +213,13 @@ class Daemon:
                                                  cfg.http_token).start()
         except (OSError, KeyError) as exc:
             log.error("cannot start: %s", exc)
-            await self._close_servers()
-            self.store.close()
+            await self._release()
             return EXIT_FAILURE
         for b in cfg.boards:
             await self._open_board(b)
         if not self.boards:
             log.error("no board could be opened")
-            await self._close_servers()
-            self.store.close()
+            await self._release()
             return EXIT_FAILURE
         log.info("ivrd running: %d board(s), control %s, http %s:%d", len(self.boards),
                  cfg.control_socket, cfg.http_host, self.http.port)
@@ -227,15 +236,19 @@ class Daemon:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             for board in self.boards.values():
                 await board.close()
-            await self._close_servers()
-            self.store.close()
+            await self._release()
         log.info("ivrd stopped")
         return EXIT_OK
 
-    async def _close_servers(self):
+    async def _release(self):
+        """Close the servers, the call record store and the bank service (those opened)."""
         for server in (self.control, self.http):
             if server is not None:
                 await server.close()
+        self.store.close()
+        if self.bank is not None:
+            _bank_actions_use(None)
+            self.bank.close()
 
     async def _open_board(self, b):
         loop = asyncio.get_running_loop()
@@ -316,13 +329,14 @@ class Daemon:
                                          ("http", (old.http_host, old.http_port, old.http_token),
                                           (new.http_host, new.http_port, new.http_token)),
                                          ("control", (old.control_socket, old.control_group),
-                                          (new.control_socket, new.control_group)))
+                                          (new.control_socket, new.control_group)),
+                                         ("bank", old.bank, new.bank))
                  if a != b]
         if fixed:
             log.warning("reload: %s changed; that takes a restart (the running ones stay)", ", ".join(fixed))
             new = dataclasses.replace(new, boards=old.boards, http_host=old.http_host, http_port=old.http_port,
                                       http_token=old.http_token, control_socket=old.control_socket,
-                                      control_group=old.control_group, cdr=old.cdr)
+                                      control_group=old.control_group, cdr=old.cdr, bank=old.bank)
         self.config = new       # one assignment: a call sees the old or the new routes, never a mix
         self.generation += 1
         if (new.log_format, new.log_file) != (old.log_format, old.log_file):
@@ -709,23 +723,30 @@ def _export(cfg, since, output):
     return EXIT_OK
 
 
-def _demo(seconds=None):
-    from ivr.bank import actions as bank_actions
-    from ivr.bank import open_bank
+def _bank_actions_use(bank):
+    # Imported here: importing the module registers the bank.* flow actions, which only a
+    # daemon configured with a bank service offers.
+    from ivr.bank import actions
+    actions.use(bank)
 
+
+def _without_password(url):
+    """A store URL fit for a log line: postgresql://user:SECRET@host/db -> user:***@host."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def _demo(seconds=None):
     # The directory stays: its cdr.sqlite, ivrd.log and bank.db are the demo's results.
     tmp = tempfile.mkdtemp(prefix="ivrd-demo-")
+    _config.demo_bank(tmp)
     cfg = _config.demo(tmp)
     logs.setup(cfg.log_format, cfg.log_level, cfg.log_file)
-    # The demo flow's actions use this store, never $IVR_BANK_URL (an operator's real one).
-    with open_bank(_config.demo_bank(tmp)) as bank:
-        bank_actions.use(bank)
-        try:
-            daemon = Daemon(cfg, demo=True, out=sys.stdout, seconds=seconds)
-            status = asyncio.run(daemon.run())
-        finally:
-            bank_actions.use(None)
-    sys.stdout.write("\n" + daemon.render_table() + f"\nbank store: {os.path.join(tmp, _config.DEMO_BANK)}\n"
+    daemon = Daemon(cfg, demo=True, out=sys.stdout, seconds=seconds)
+    status = asyncio.run(daemon.run())
+    sys.stdout.write("\n" + daemon.render_table() + f"\nbank store: {cfg.bank}\n"
                      f"call records: {cfg.cdr[len('sqlite:'):]}\n")
     return status
 

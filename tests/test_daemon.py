@@ -156,6 +156,8 @@ def test_check_reports_a_valid_file_and_exits_0(tmp_path):
      "postgresql:// stores are not supported"),
     ("boards:\n  - url: \"emu://analog?ports=2\"\nroutes:\n  - {}\nrecordings: r\ncdr: c\n"
      "http: {listen: \"0.0.0.0:9466\"}\n", 7, "set http.token"),
+    ("boards:\n  - url: \"emu://analog?ports=2\"\nroutes:\n  - {}\nrecordings: r\ncdr: c\nbank: nosuch.db\n", 7,
+     "nosuch.db does not exist (create it: python -m ivr.bank --db "),
 ])
 def test_check_names_file_and_line_of_each_error_and_exits_6(tmp_path, bad, line, message):
     path = tmp_path / "bad.yaml"
@@ -290,6 +292,50 @@ def test_a_board_that_fails_to_open_does_not_stop_the_others(daemon, tmp_path):
     d.wait(lambda: d.records())
     assert d.stop() == 0
 
+
+# --- the bank service -------------------------------------------------------------------------
+
+RATES_FLOW = """\
+flow: rates
+lang: en
+languages: [en]
+prompts: {}
+nodes:
+  rates: {type: action, call: bank.interest_rates, result: rates, on: {not_found: no_rates}, next: has_rates}
+  has_rates: {type: hangup}
+  no_rates: {type: hangup}
+"""
+RATES_ROUTE = "  - handler: flow\n    flow: rates.yaml\n    options: {actions: ivr.bank.actions}\n"
+
+
+def test_the_configured_bank_service_is_the_one_the_flow_actions_use(daemon, tmp_path):
+    from ivr.bank import open_bank
+    from ivr.bank.seed import seed
+    from test_bank_service import TEST_COST
+
+    (tmp_path / "rates.yaml").write_text(RATES_FLOW)
+    with open_bank(str(tmp_path / "bank.db"), pin_cost=TEST_COST) as bank:
+        seed(bank)                                  # the interest rate table among the rest
+    # $IVR_BANK_URL names an empty store: a daemon ignoring `bank:` would find no rates there.
+    empty = tmp_path / "empty.db"
+    open_bank(str(empty)).close()
+    d = daemon(config_text(routes=RATES_ROUTE) + "bank: bank.db\n", env={"IVR_BANK_URL": str(empty)})
+    rows = d.wait(lambda: d.records())
+    assert all(r["node_path"] == ["rates", "has_rates"] for r in rows), rows
+    assert d.stop() == 0
+
+
+def test_a_bank_service_that_cannot_be_reached_stops_the_start_without_its_password(tmp_path):
+    # Port 9 (discard) on the loopback: nothing listens, the connection is refused at once.
+    (tmp_path / "ivrd.yaml").write_text(config_text(sim_ports="")
+                                        + "bank: \"postgresql://ivr:s3cret-pw@127.0.0.1:9/bank\"\n")
+    out = ivrd("-c", str(tmp_path / "ivrd.yaml"))
+    assert out.returncode == 1
+    errors = [json.loads(line) for line in (tmp_path / "ivrd.log").read_text().splitlines()]
+    errors = [e["msg"] for e in errors if e["level"] == "error"]
+    assert len(errors) == 1 and errors[0].startswith(
+        "cannot open the bank service postgresql://ivr:***@127.0.0.1:9/bank: "), errors
+    assert "s3cret-pw" not in (tmp_path / "ivrd.log").read_text() + out.stderr + out.stdout
 
 def test_a_second_daemon_on_the_same_socket_refuses_to_start(daemon):
     d = daemon(config_text(sim_ports=""))
