@@ -60,10 +60,11 @@ log = logging.getLogger("voiceboard.sound")
 
 # The ring latency budget. The transmit ring starts with TX_PREFILL_TICKS of silence so the
 # device never waits on a tick that the event loop delivers a little late (MediaClock
-# tolerates 2 ticks of lateness, voiceboard/clock.py); receive starts once RX_PRIME_TICKS are
-# waiting, for the same reason.
+# tolerates 2 ticks of lateness, voiceboard/clock.py). Receive starts once RX_PRIME_TICKS more
+# than a tick are waiting: the device's blocks arrive with jitter of their own, and with one
+# tick a loaded machine's PulseAudio once left a tick 90 frames short (a fresh-clone test run).
 TX_PREFILL_TICKS = 2
-RX_PRIME_TICKS = 1
+RX_PRIME_TICKS = 2
 # A backlog beyond this is drift or a stall, not jitter: MediaClock catches up 2 late ticks,
 # and 3 more cover a device that delivers in 60 ms blocks ("high" latency is ~35 ms here).
 MAX_BACKLOG_TICKS = 5
