@@ -26,10 +26,8 @@ import asyncio
 import dataclasses
 import os
 
-import yaml
-
 from drivers.linesim import CallEnded
-from voiceboard import callerid
+from voiceboard import callerid, yamlfile
 from voiceboard.errors import ConfigError
 
 STEP_KINDS = ("wait", "listen", "press", "wait_for", "send", "hangup")
@@ -47,16 +45,7 @@ class TimelineEntry:
 
 def load(path):
     """Read and check a script file; ConfigError with the file name on a mistake."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the script: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return check(data, path, os.path.dirname(os.path.abspath(path)))
+    return check(yamlfile.read(path), path, os.path.dirname(os.path.abspath(path)))
 
 
 def check(data, where="script", base_dir="."):

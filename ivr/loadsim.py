@@ -41,11 +41,10 @@ import subprocess
 import sys
 
 import numpy as np
-import yaml
 
 from drivers import e1line
 from drivers.e1exchange import CallEnded, E1Exchange, PortState
-from voiceboard import dsp
+from voiceboard import dsp, yamlfile
 from voiceboard.errors import ConfigError
 from voiceboard.r2 import R2Config, R2Timers
 
@@ -96,13 +95,7 @@ class WalkTable:
 
 def load_walks(path):
     """Read a walk table; ConfigError naming the file and the place on a bad one."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: YAML syntax: {exc}") from None
+    data = yamlfile.read(path)
     if not isinstance(data, dict) or not isinstance(data.get("walks"), list) or not data["walks"]:
         raise ConfigError(f"{path}: a walk table needs 'walks:', a non-empty list")
     walks = []

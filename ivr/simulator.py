@@ -40,14 +40,13 @@ import tempfile
 import zlib
 
 import numpy as np
-import yaml
 
 import drivers
 from drivers.linesim import CallEnded, Destination
 from ivr import actions as _actions
 from ivr import schema as S
 from ivr.interpreter import Interpreter
-from voiceboard import clock, dsp
+from voiceboard import clock, dsp, yamlfile
 from voiceboard.errors import ConfigError
 
 DEFAULT_BOARD = "emu://analog?ports=2"
@@ -130,15 +129,7 @@ class ScenarioError(ConfigError):
 
 def load_scenarios(path):
     """The parsed scenario file (a dict); ScenarioError naming the place on bad input."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except OSError as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise ScenarioError(f"{where}: YAML: {getattr(exc, 'problem', exc)}") from None
+    data = yamlfile.read(path, ScenarioError)
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
         raise ScenarioError(f"{path}: a scenario file is a mapping with a scenarios: list")
     unknown = set(data) - {"board", "queues", "directory", "actions", "scenarios"}

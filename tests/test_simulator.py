@@ -131,7 +131,7 @@ def test_runs_are_deterministic(tmp_path):
     ("scenarios: [{name: a, expect: {prompt: [x]}}]\n", "unknown expectation(s) prompt"),
     ("scenarios: [{name: a, colour: red}]\n", "scenario a: unknown key(s) colour"),
     ("scenario: []\n", "a mapping with a scenarios: list"),
-    ("scenarios: [\n  {name: a\n", "s.yaml:3:1: YAML"),
+    ("scenarios: [\n  {name: a\n", "s.yaml:3:1: not valid YAML"),
 ])
 def test_bad_scenario_files_name_the_place(tmp_path, text, message):
     flow = write(tmp_path, "f.yaml", FLOW)

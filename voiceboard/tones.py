@@ -18,8 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
-import yaml
-
+from voiceboard import yamlfile
 from voiceboard.errors import ConfigError
 
 DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tones.yaml")
@@ -206,12 +205,7 @@ def load(path=DATA_FILE):
         Naming the file, region and tone of the first bad entry.
     """
     where = os.path.basename(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}".replace("\n", " ")) from None
-    data = _mapping(data, where, ("default_region", "regions"))
+    data = _mapping(yamlfile.read(path), where, ("default_region", "regions"))
     regions = _mapping(data["regions"], f"{where}: regions", closed=False)
     table = {str(n): _load_region(str(n), r, f"{where}: region {n!r}") for n, r in regions.items()}
     default = data["default_region"]
