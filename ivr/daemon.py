@@ -735,7 +735,8 @@ def _without_password(url):
     parts = urllib.parse.urlsplit(url)
     if parts.password is None:
         return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}").geturl()
 
 
 def _demo(seconds=None):
