@@ -199,13 +199,16 @@ def main():
     for r in rows:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
     lost = sum(callers["lost"].values())
+    # A walk ends with the flow's goodbye (hangup) or the caller's (caller_hangup); any other
+    # outcome (error, drain_timeout, no_input, ...) is a call that went wrong on the board side.
+    bad_outcomes = sum(n for o, n in outcomes.items() if o not in ("hangup", "caller_hangup"))
     underruns = total(m, "ivrd_underruns_total")
     tick_errors = total(m, "ivrd_board_tick_errors_total")
     figures = {
         "seconds": args.seconds, "channels": args.spans * 30, "flow": os.path.relpath(args.flow, ROOT),
         "calls_started": callers["calls"], "calls_completed": callers["completed"],
         "lost_calls": lost, "lost_by_reason": callers["lost"], "seizures_refused": callers["refused"],
-        "cdr_records": len(rows), "cdr_outcomes": outcomes,
+        "cdr_records": len(rows), "cdr_outcomes": outcomes, "cdr_bad_outcomes": bad_outcomes,
         "digits_sent": callers["digits_sent"], "digits_reported": sum(len(r["keys"] or "") for r in rows),
         "digits_missed": missed, "digits_extra": extra, "calls_with_wrong_keys": wrong,
         "underruns": underruns, "underruns_after_warmup": underruns - late0, "tick_errors": tick_errors,
@@ -224,7 +227,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=1)
-    clean = lost == 0 and missed == 0 and extra == 0 and wrong == 0 and underruns == 0 and tick_errors == 0
+    clean = lost == 0 and bad_outcomes == 0 and missed == 0 and extra == 0 and wrong == 0 and underruns == 0 and tick_errors == 0
     print("RESULT", "clean" if clean else "NOT clean")
     return 0 if clean and rc == 0 else 1
 

@@ -283,7 +283,10 @@ async def _walk(port, ear, walk, stats):
         if not heard or port.state is not PortState.CONNECTED:
             raise CallEnded(f"E1 port {n}: no prompt")
         if step.at == "end":
-            await ear.until(lambda: ear.now - ear.last_loud[n] >= PROMPT_END_S, STEP_TIMEOUT_S)
+            # A prompt that does not end (a flow stuck replaying it) loses the call: pressing
+            # into it anyway would pass for a barge-in and hide the fault.
+            if not await ear.until(lambda: ear.now - ear.last_loud[n] >= PROMPT_END_S, STEP_TIMEOUT_S):
+                raise CallEnded(f"E1 port {n}: the prompt did not end within {STEP_TIMEOUT_S:g} s")
         else:
             await ear.until(lambda: False, step.at)
         if step.pause:
