@@ -27,9 +27,10 @@ from voiceboard import clock
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOW = os.path.join(ROOT, "flows", "banking.yaml")
 SCENARIOS = os.path.join(ROOT, "flows", "banking_test.yaml")
-# Measured with flows/banking_test.yaml (docs/banking.md): 144/152 nodes, 126/245 branches.
-NODE_FLOOR = 0.92
-BRANCH_FLOOR = 0.50
+# Measured with flows/banking_test.yaml (docs/banking.md): 149/152 nodes, 233/245 branches; what
+# is left needs data the demo plan lacks or a clock the scenario file cannot move.
+NODES_VISITED = 149
+BRANCHES_TAKEN = 233
 CARD, PIN = "6222029400949291341", "653554"     # demo customer 0 (docs/bank.md)
 PARALLEL = 12                                   # simulated calls at once
 
@@ -60,9 +61,9 @@ def test_every_scenario_passes_on_the_real_bank(store):
     assert len(results) == len(simulator.load_scenarios(SCENARIOS)["scenarios"]) >= 30
 
     cov = simulator.coverage(flow, [r.record for r in results])
-    nodes = sum(v for v, _, _ in cov.values()) / len(cov)
-    branches = [ok for _, _, b in cov.values() for ok in b.values()]
-    assert nodes >= NODE_FLOOR and sum(branches) / len(branches) >= BRANCH_FLOOR
+    nodes = sum(v for v, _, _ in cov.values())
+    branches = sum(ok for _, _, b in cov.values() for ok in b.values())
+    assert nodes >= NODES_VISITED and branches >= BRANCHES_TAKEN, f"{nodes} nodes, {branches} branches"
 
     # The hung-up transfer and its retry (same call id, same node, same step): one posting.
     with sqlite3.connect(path) as db:
@@ -72,9 +73,34 @@ def test_every_scenario_passes_on_the_real_bank(store):
     assert bank.reconcile().ok
 
     # Nothing a caller typed reaches a call record: no PIN, no card number.
+    secrets = _typed_secrets(simulator.load_scenarios(SCENARIOS)["scenarios"])
+    assert {PIN, CARD} <= secrets
     for r in results:
         text = repr(r.record)
-        assert PIN not in text and CARD not in text
+        assert not [s for s in secrets if s in text], r.name
+
+
+# Prompts after which a scenario keys a PIN or a card number (masked collects of the flow).
+SECRET_PROMPTS = {"enter_number", "enter_pin", "enter_old_pin", "enter_new_pin", "enter_new_pin_again",
+                  "enter_lost_card"}
+
+
+def _typed_secrets(scenarios):
+    """The card numbers, demo-plan PINs and new PINs the scenarios key. Wrong guesses such as
+    000000 are left out: job and case numbers may contain them."""
+    pins = {a.credential.pin for c in PLAN for a in c.accounts if a.credential is not None}
+    out = set()
+    for sc in scenarios:
+        heard = None
+        for step in sc.get("steps") or []:
+            if isinstance(step, dict) and "until" in step:
+                heard = step["until"]
+            elif isinstance(step, dict) and "press" in step and heard in SECRET_PROMPTS:
+                keys = str(step["press"]).rstrip("#")
+                if keys.isdigit() and (len(keys) >= 16 or len(keys) == 6 and (keys in pins
+                                                                  or heard.startswith("enter_new_pin"))):
+                    out.add(keys)
+    return out
 
 
 def test_results_carry_no_pin_or_card_number(store):
