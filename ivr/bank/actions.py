@@ -141,9 +141,12 @@ async def begin(ctx, call_id):
 
 
 @register("bank.login")
-async def login(ctx, number, pin):
+async def login(ctx, number, pin, previous=""):
     """Identify by card or account number and PIN. Outcomes: ok (token, personal/corporate),
-    wrong_pin (remaining), locked (the service locks at the 3rd wrong PIN), not_found."""
+    wrong_pin (remaining), locked (the service locks at the 3rd wrong PIN), not_found.
+    ``previous``: the call's token so far, dropped first (a caller who logs in again in the
+    same call leaves no session behind)."""
+    await logout(ctx, previous)
     try:
         s = await _call(bank().identify, str(number), str(pin))
     except BankError as exc:
@@ -156,6 +159,12 @@ async def logout(ctx, token):
     with _lock:
         _sessions.pop(token, None)
     return "ok"
+
+
+def open_sessions():
+    """How many sessions are held: none once every call has ended (monitoring, tests)."""
+    with _lock:
+        return len(_sessions)
 
 
 # --- enquiries -----------------------------------------------------------------------------
