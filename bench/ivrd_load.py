@@ -17,7 +17,8 @@ run) and peak RSS (VmHWM), and the same for the callers' process.
 
 Usage: python bench/ivrd_load.py [--seconds 600] [--spans 8] [--flow flows/banking.yaml]
        [--walks flows/banking_walk.yaml] [--actions ivr.bank.actions] [--json OUT]
-Exit status 0 when the run had no lost call, no missed or extra digit and no underrun.
+Exit status 0 when the run had no lost call, no call record with another outcome than hangup or
+caller_hangup, no missed or extra digit and no underrun.
 """
 import argparse
 import json
