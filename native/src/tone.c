@@ -18,12 +18,21 @@
 /* One period of a sine plus a guard point for the interpolation. Linear interpolation between
    1024 points is off by at most (2 pi/1024)^2/8 = 4.7e-6 of the peak. */
 static float sine_table[TABLE_SIZE + 1];
+static float rise_table[RAMP];              /* rise(i, RAMP): every full-length ramp */
 static pthread_once_t sine_once = PTHREAD_ONCE_INIT;
+
+/* Raised cosine rising over 'len' samples, sampled mid-sample so that it is never 0 or 1. */
+static float rise_of(int i, int len)
+{
+    return 0.5f - 0.5f*cosf((float) M_PI*(i + 0.5f)/len);
+}
 
 static void sine_init(void)
 {
     for (int i = 0;  i <= TABLE_SIZE;  i++)
         sine_table[i] = (float) sin(2.0*M_PI*i/TABLE_SIZE);
+    for (int i = 0;  i < RAMP;  i++)
+        rise_table[i] = rise_of(i, RAMP);
 }
 
 static inline float sine_at(uint32_t phase)
@@ -45,10 +54,10 @@ static uint32_t step_of(float hz)
     return (uint32_t) llround(hz*4294967296.0/VB_SAMPLE_RATE);
 }
 
-/* Raised cosine rising over 'len' samples, sampled mid-sample so that it is never 0 or 1. */
-static float rise(int i, int len)
+/* rise_of() from the table for a full ramp (a tone shorter than two ramps has shorter ones). */
+static inline float rise(int i, int len)
 {
-    return 0.5f - 0.5f*cosf((float) M_PI*(i + 0.5f)/len);
+    return (len == RAMP)  ?  rise_table[i]  :  rise_of(i, len);
 }
 
 static int segment_sounds(const vb_tone_segment_t *g)
@@ -289,21 +298,73 @@ int vb_tone_tx_stop(vb_tone_tx_state_t *s)
     return VB_OK;
 }
 
-/* Write 'len' samples of the on-time, starting at s->pos. */
+static inline int16_t saturate(float x)
+{
+    x = rintf(x);
+    return (int16_t) ((x > 32767.0f) ? 32767 : (x < -32768.0f) ? -32768 : x);
+}
+
+/* Write 'len' samples of the on-time, starting at s->pos. The ramps (2 x 16 samples a
+   segment) take the envelope sample by sample; the steady part between them has constant
+   amplitudes, and a single tone there skips the second oscillator. Every path computes the
+   same sums in the same order, so the output does not depend on how a tick cuts the tone. */
 static void synth(vb_tone_tx_state_t *s, int16_t amp[], int len)
 {
-    for (int i = 0;  i < len;  i++)
-    {
-        float a0 = envelope(s, 0, s->pos + i);
-        float a1 = envelope(s, 1, s->pos + i);
-        float x = a0*sine_at(s->phase[0]) + a1*sine_at(s->phase[1]);
+    const int steady_from = s->ramp_up;
+    const int steady_to = s->on_len - s->ramp_down;
+    const uint32_t d0 = s->step[0];
+    const uint32_t d1 = s->step[1];
+    uint32_t p0 = s->phase[0];
+    uint32_t p1 = s->phase[1];
+    int pos = s->pos;
+    const int end = pos + len;
+    int16_t *out = amp;
 
-        s->phase[0] += s->step[0];
-        s->phase[1] += s->step[1];
-        x = rintf(x);
-        amp[i] = (int16_t) ((x > 32767.0f) ? 32767 : (x < -32768.0f) ? -32768 : x);
+    while (pos < end)
+    {
+        if (pos < steady_from  ||  pos >= steady_to)
+        {
+            int stop = (pos < steady_from  &&  steady_from < end)  ?  steady_from  :  end;
+
+            for (;  pos < stop;  pos++)
+            {
+                float x = envelope(s, 0, pos)*sine_at(p0) + envelope(s, 1, pos)*sine_at(p1);
+
+                p0 += d0;
+                p1 += d1;
+                *out++ = saturate(x);
+            }
+        }
+        else
+        {
+            const int stop = (steady_to < end)  ?  steady_to  :  end;
+            const float a0 = s->to[0];
+            const float a1 = s->to[1];
+
+            if (a1 == 0.0f)
+            {
+                /* a0*s + 0*s' == a0*s: the second oscillator only has to keep its phase. */
+                p1 += d1*(uint32_t) (stop - pos);
+                for (;  pos < stop;  pos++)
+                {
+                    *out++ = saturate(a0*sine_at(p0));
+                    p0 += d0;
+                }
+            }
+            else
+            {
+                for (;  pos < stop;  pos++)
+                {
+                    *out++ = saturate(a0*sine_at(p0) + a1*sine_at(p1));
+                    p0 += d0;
+                    p1 += d1;
+                }
+            }
+        }
     }
-    s->pos += len;
+    s->phase[0] = p0;
+    s->phase[1] = p1;
+    s->pos = end;
 }
 
 int vb_tone_tx(vb_tone_tx_state_t *s, int16_t amp[], int max_samples)
