@@ -105,7 +105,8 @@ int vb_board_free(vb_board_state_t *s)
     if (s != NULL)
     {
         vb_board_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "vb/telephony.h"
 #include "vb/cpd.h"
+#include "vb/private/state.h"
 #include "vb/private/cpd.h"
 
 #define N VB_CPD_BLOCK
@@ -60,7 +61,6 @@ static float dbm0_to_power(float dbm0)
 vb_cpd_state_t *vb_cpd_init(vb_cpd_state_t *s, const vb_cpd_params_t *p)
 {
     vb_cpd_params_t defaults;
-    int allocated = 0;
 
     if (p == NULL)
     {
@@ -69,18 +69,8 @@ vb_cpd_state_t *vb_cpd_init(vb_cpd_state_t *s, const vb_cpd_params_t *p)
     }
     if (!params_valid(p))
         return NULL;
-    if (s == NULL)
-    {
-        if ((s = (vb_cpd_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_cpd_state_t)) == NULL)
+        return NULL;
     s->params = *p;
     s->min_power = dbm0_to_power(p->min_tone_dbm0);
     s->silence_power = dbm0_to_power(p->silence_dbm0);

@@ -9,6 +9,7 @@
 
 #include "vb/telephony.h"
 #include "vb/dtmf.h"
+#include "vb/private/state.h"
 #include "vb/private/dtmf.h"
 
 #define HOP VB_DTMF_HOP
@@ -275,7 +276,6 @@ static void apply_params(vb_dtmf_rx_state_t *s, const vb_dtmf_rx_params_t *p)
 vb_dtmf_rx_state_t *vb_dtmf_rx_init(vb_dtmf_rx_state_t *s, const vb_dtmf_rx_params_t *p)
 {
     vb_dtmf_rx_params_t defaults;
-    int allocated = 0;
 
     if (p == NULL)
     {
@@ -285,18 +285,8 @@ vb_dtmf_rx_state_t *vb_dtmf_rx_init(vb_dtmf_rx_state_t *s, const vb_dtmf_rx_para
     if (!params_valid(p))
         return NULL;
     pthread_once(&kernel_once, kernel_init);
-    if (s == NULL)
-    {
-        if ((s = (vb_dtmf_rx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_dtmf_rx_state_t)) == NULL)
+        return NULL;
     apply_params(s, p);
     return s;
 }
@@ -344,7 +334,8 @@ int vb_dtmf_rx_free(vb_dtmf_rx_state_t *s)
     if (s != NULL)
     {
         vb_dtmf_rx_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "vb/telephony.h"
 #include "vb/e1.h"
+#include "vb/private/state.h"
 #include "vb/private/e1.h"
 
 #define TS VB_E1_TIMESLOTS
@@ -104,23 +105,11 @@ static int config_valid(const vb_e1_config_t *c)
 
 vb_e1_tx_state_t *vb_e1_tx_init(vb_e1_tx_state_t *s, const vb_e1_config_t *cfg, const vb_e1_rx_state_t *rx)
 {
-    int allocated;
-
     if (!config_valid(cfg))
         return NULL;
     pthread_once(&crc_once, crc_table_init);
-    if (s == NULL)
-    {
-        if ((s = (vb_e1_tx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_e1_tx_state_t)) == NULL)
+        return NULL;
     s->cfg = *cfg;
     s->rx = rx;
     memset(s->abcd, ABCD_IDLE_CN, sizeof(s->abcd));
@@ -138,7 +127,8 @@ int vb_e1_tx_free(vb_e1_tx_state_t *s)
     if (s != NULL)
     {
         vb_e1_tx_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }
@@ -268,23 +258,11 @@ int vb_e1_tx(vb_e1_tx_state_t *s, const uint8_t bearer[], int stride, uint8_t ou
 
 vb_e1_rx_state_t *vb_e1_rx_init(vb_e1_rx_state_t *s, const vb_e1_config_t *cfg)
 {
-    int allocated;
-
     if (!config_valid(cfg))
         return NULL;
     pthread_once(&crc_once, crc_table_init);
-    if (s == NULL)
-    {
-        if ((s = (vb_e1_rx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_e1_rx_state_t)) == NULL)
+        return NULL;
     s->cfg = *cfg;
     s->red_frames = cfg->red_ms*VB_E1_FRAME_RATE/1000;
     s->interworking_frames = cfg->interworking_ms*VB_E1_FRAME_RATE/1000;
@@ -305,7 +283,8 @@ int vb_e1_rx_free(vb_e1_rx_state_t *s)
     if (s != NULL)
     {
         vb_e1_rx_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "vb/telephony.h"
 #include "vb/fsk.h"
+#include "vb/private/state.h"
 #include "vb/private/fsk.h"
 
 #define CLOCK_WRAP ((int64_t) VB_SAMPLE_RATE*1000)    /* one bit, in milli-baud samples */
@@ -64,22 +65,10 @@ static float dbm0_to_power(float dbm0)
 
 vb_fsk_tx_state_t *vb_fsk_tx_init(vb_fsk_tx_state_t *s, const vb_fsk_spec_t *spec, float level_dbm0)
 {
-    int allocated;
-
     if (!spec_valid(spec)  ||  !(level_dbm0 >= -60.0f  &&  level_dbm0 <= 3.14f))
         return NULL;
-    if (s == NULL)
-    {
-        if ((s = (vb_fsk_tx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_fsk_tx_state_t)) == NULL)
+        return NULL;
     s->spec = *spec;
     s->amplitude = VB_DBM0_RMS*sqrtf(2.0f)*powf(10.0f, level_dbm0/20.0f);
     s->inc[0] = (uint32_t) llrint((double) spec->space_hz/VB_SAMPLE_RATE*4294967296.0);
@@ -99,7 +88,8 @@ int vb_fsk_tx_free(vb_fsk_tx_state_t *s)
     if (s != NULL)
     {
         vb_fsk_tx_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }
@@ -248,7 +238,6 @@ static float biquad(vb_fsk_biquad_t *f, float x)
 
 vb_fsk_rx_state_t *vb_fsk_rx_init(vb_fsk_rx_state_t *s, const vb_fsk_spec_t *spec, float min_level_dbm0)
 {
-    int allocated;
     double lo;
     double hi;
     double centre;
@@ -257,18 +246,8 @@ vb_fsk_rx_state_t *vb_fsk_rx_init(vb_fsk_rx_state_t *s, const vb_fsk_spec_t *spe
 
     if (!spec_valid(spec)  ||  !(min_level_dbm0 >= -70.0f  &&  min_level_dbm0 <= 0.0f))
         return NULL;
-    if (s == NULL)
-    {
-        if ((s = (vb_fsk_rx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_fsk_rx_state_t)) == NULL)
+        return NULL;
     s->spec = *spec;
     s->min_power = dbm0_to_power(min_level_dbm0);
     s->bit_len = VB_SAMPLE_RATE/(double) spec->baud;
@@ -314,7 +293,8 @@ int vb_fsk_rx_free(vb_fsk_rx_state_t *s)
     if (s != NULL)
     {
         vb_fsk_rx_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "vb/telephony.h"
 #include "vb/r2mf.h"
+#include "vb/private/state.h"
 #include "vb/private/r2mf.h"
 
 #define FREQS VB_R2MF_FREQS
@@ -52,23 +53,11 @@ int vb_r2mf_freqs(int direction, int signal, float *f1, float *f2)
 
 vb_r2mf_tx_state_t *vb_r2mf_tx_init(vb_r2mf_tx_state_t *s, int direction, float level_dbm0)
 {
-    int allocated;
-
     if ((direction != VB_R2MF_FORWARD  &&  direction != VB_R2MF_BACKWARD)
         ||  !(level_dbm0 >= -50.0f  &&  level_dbm0 <= -3.0f))
         return NULL;
-    if (s == NULL)
-    {
-        if ((s = (vb_r2mf_tx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_r2mf_tx_state_t)) == NULL)
+        return NULL;
     s->direction = direction;
     s->amplitude = VB_DBM0_RMS*sqrtf(2.0f)*powf(10.0f, level_dbm0/20.0f);
     return s;
@@ -85,7 +74,8 @@ int vb_r2mf_tx_free(vb_r2mf_tx_state_t *s)
     if (s != NULL)
     {
         vb_r2mf_tx_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }
@@ -148,8 +138,6 @@ int vb_r2mf_rx_default_params(vb_r2mf_rx_params_t *p)
 vb_r2mf_rx_state_t *vb_r2mf_rx_init(vb_r2mf_rx_state_t *s, int direction, const vb_r2mf_rx_params_t *p)
 {
     vb_r2mf_rx_params_t def;
-    int allocated;
-
     if (p == NULL)
     {
         vb_r2mf_rx_default_params(&def);
@@ -161,18 +149,8 @@ vb_r2mf_rx_state_t *vb_r2mf_rx_init(vb_r2mf_rx_state_t *s, int direction, const 
         ||  !(p->relative_peak_db >= 0.0f  &&  p->relative_peak_db <= 40.0f)
         ||  p->block_size < 80  ||  p->block_size > 400)
         return NULL;
-    if (s == NULL)
-    {
-        if ((s = (vb_r2mf_rx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_r2mf_rx_state_t)) == NULL)
+        return NULL;
     s->direction = direction;
     s->p = *p;
     for (int k = 0;  k < FREQS;  k++)
@@ -197,7 +175,8 @@ int vb_r2mf_rx_free(vb_r2mf_rx_state_t *s)
     if (s != NULL)
     {
         vb_r2mf_rx_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }

@@ -57,7 +57,8 @@ int vb_ring_free(vb_ring_state_t *s)
     if (s != NULL)
     {
         vb_ring_release(s);
-        free(s);
+        if (s->allocated)
+            free(s);
     }
     return VB_OK;
 }

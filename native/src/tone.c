@@ -9,6 +9,7 @@
 
 #include "vb/telephony.h"
 #include "vb/tone.h"
+#include "vb/private/state.h"
 #include "vb/private/tone.h"
 
 #define RAMP (VB_TONE_RAMP_MS*VB_SAMPLE_RATE/1000)  /* 16 samples */
@@ -85,22 +86,8 @@ static int segment_valid(const vb_tone_segment_t *g)
 
 vb_tone_tx_state_t *vb_tone_tx_init(vb_tone_tx_state_t *s)
 {
-    int allocated = 0;
-
     pthread_once(&sine_once, sine_init);
-    if (s == NULL)
-    {
-        if ((s = (vb_tone_tx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
-    return s;
+    return VB_STATE_CLAIM(s, vb_tone_tx_state_t);
 }
 
 int vb_tone_tx_release(vb_tone_tx_state_t *s)
@@ -445,7 +432,6 @@ static int dtmf_params_valid(const vb_dtmf_tx_params_t *p)
 vb_dtmf_tx_state_t *vb_dtmf_tx_init(vb_dtmf_tx_state_t *s, const vb_dtmf_tx_params_t *p)
 {
     vb_dtmf_tx_params_t defaults;
-    int allocated = 0;
 
     if (p == NULL)
     {
@@ -454,18 +440,8 @@ vb_dtmf_tx_state_t *vb_dtmf_tx_init(vb_dtmf_tx_state_t *s, const vb_dtmf_tx_para
     }
     if (!dtmf_params_valid(p))
         return NULL;
-    if (s == NULL)
-    {
-        if ((s = (vb_dtmf_tx_state_t *) malloc(sizeof(*s))) == NULL)
-            return NULL;
-        allocated = 1;
-    }
-    else
-    {
-        allocated = s->allocated;
-    }
-    memset(s, 0, sizeof(*s));
-    s->allocated = allocated;
+    if ((s = VB_STATE_CLAIM(s, vb_dtmf_tx_state_t)) == NULL)
+        return NULL;
     s->params = *p;
     vb_tone_tx_init(&s->tone);
     return s;

@@ -21,6 +21,7 @@ checks the receiver against an independent generator.)
 #include "vb/e1.h"
 #include "vb/private/e1.h"
 #include "vb/r2mf.h"
+#include "vb/private/r2mf.h"
 
 #define TS VB_E1_TIMESLOTS
 #define NCH VB_E1_CHANNELS
@@ -699,6 +700,36 @@ static void test_r2mf(void)
     printf("    Passed\n");
 }
 
+/* The state memory contract of every module (vb/private/state.h), on two of them: _free()
+   frees only what _init(NULL) allocated, also after a re-_init. Freeing caller storage would
+   abort (glibc) or be reported (ASan); not freeing the allocated one would be a leak (LSan). */
+static void test_state_memory(void)
+{
+    vb_e1_config_t cfg;
+    vb_e1_rx_state_t rx_storage;
+    vb_r2mf_tx_state_t mf_storage;
+    vb_e1_rx_state_t *rx;
+    vb_r2mf_tx_state_t *mf;
+
+    printf("Test 12: _free() frees what _init(NULL) allocated and nothing else\n");
+    vb_e1_default_config(&cfg);
+    memset(&rx_storage, 0xA5, sizeof(rx_storage));      /* not zeroed: any garbage will do */
+    rx_storage.allocated = 0;
+    CHECK(vb_e1_rx_init(&rx_storage, &cfg) == &rx_storage  &&  rx_storage.allocated == 0);
+    vb_e1_rx_free(&rx_storage);
+    memset(&mf_storage, 0, sizeof(mf_storage));
+    CHECK(vb_r2mf_tx_init(&mf_storage, VB_R2MF_FORWARD, -8.0f) == &mf_storage);
+    vb_r2mf_tx_free(&mf_storage);
+
+    CHECK((rx = vb_e1_rx_init(NULL, &cfg)) != NULL  &&  rx->allocated == 1);
+    CHECK(vb_e1_rx_init(rx, &cfg) == rx  &&  rx->allocated == 1);
+    vb_e1_rx_free(rx);
+    CHECK((mf = vb_r2mf_tx_init(NULL, VB_R2MF_BACKWARD, -8.0f)) != NULL);
+    CHECK(vb_r2mf_tx_init(mf, VB_R2MF_FORWARD, -8.0f) == mf);
+    vb_r2mf_tx_free(mf);
+    printf("    Passed\n");
+}
+
 int main(void)
 {
     test_crc4_vector();
@@ -712,6 +743,7 @@ int main(void)
     test_interworking();
     test_false_alignment();
     test_r2mf();
+    test_state_memory();
     printf("Tests passed.\n");
     return 0;
 }
